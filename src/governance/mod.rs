@@ -1,0 +1,3 @@
+//! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
+
+pub mod context;
