@@ -1,8 +1,10 @@
 //! genops-gateway: an LLM gateway on pingora that governs, meters, prices and traces every call.
 
+pub mod accounting;
 pub mod admin;
 pub mod config;
 pub mod error;
+pub mod gateway;
 pub mod governance;
 pub mod ledger;
 pub mod metering;
@@ -10,4 +12,5 @@ pub mod pricing;
 pub mod provider;
 pub mod proxy;
 pub mod record;
+pub mod server;
 pub mod telemetry;

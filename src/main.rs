@@ -1,1 +1,103 @@
-fn main() {}
+//! genops-gateway command line: serve, check.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use genops_gateway::config;
+use genops_gateway::gateway::{Gateway, Generation};
+use genops_gateway::server;
+use genops_gateway::telemetry::Telemetry;
+
+#[derive(Parser)]
+#[command(
+    name = "genops-gateway",
+    version,
+    about = "LLM gateway: governs, meters, prices and traces every call"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway (embedded default config without --config).
+    Serve {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Worker threads for the proxy listener (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// Validate a config file; exit 1 listing every problem.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve {
+        config: None,
+        threads: None,
+    }) {
+        Command::Serve { config, threads } => serve(config, threads),
+        Command::Check { config } => {
+            let (ok, report) = config::check_report(config.as_deref());
+            println!("{report}");
+            if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
+    let loaded = match &path {
+        Some(p) => config::load_file(p),
+        None => config::load_embedded_default(),
+    };
+    let cfg = match loaded {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("genops-gateway: the configuration is invalid:\n{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for warning in &cfg.warnings {
+        tracing::warn!("{warning}");
+    }
+    let generation = match Generation::build(cfg) {
+        Ok(g) => g,
+        Err(errors) => {
+            eprintln!(
+                "genops-gateway: the configuration is invalid:\n{}",
+                errors.join("\n")
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let telemetry = Telemetry::disabled();
+    let gateway = Arc::new(Gateway::new(generation, telemetry.clone()));
+    let threads =
+        threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    server::run(gateway, threads);
+    telemetry.shutdown();
+    ExitCode::SUCCESS
+}

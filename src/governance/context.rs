@@ -106,3 +106,96 @@ impl GovernanceContext {
         }
     }
 }
+
+/// Longest accepted attribute value.
+pub const MAX_ATTRIBUTE_LEN: usize = 128;
+
+/// Checks an attribute value: 1..=128 characters of letters, digits and `-_.:/@+=`.
+pub fn validate_value(dimension: Dimension, value: &str) -> Result<(), String> {
+    if value.is_empty() || value.len() > MAX_ATTRIBUTE_LEN {
+        return Err(format!(
+            "{} must be 1 to {MAX_ATTRIBUTE_LEN} characters",
+            dimension.header().unwrap_or(dimension.name())
+        ));
+    }
+    if let Some(bad) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "-_.:/@+=".contains(*c)))
+    {
+        return Err(format!(
+            "{} contains '{}'; allowed are letters, digits and - _ . : / @ + =",
+            dimension.header().unwrap_or(dimension.name()),
+            bad.escape_default()
+        ));
+    }
+    Ok(())
+}
+
+/// The attributes the `x-genops-*` headers carry (passthrough, or unbound by a key).
+pub fn from_headers(
+    headers: &http::HeaderMap,
+) -> Result<GovernanceContext, crate::error::GatewayError> {
+    let mut ctx = GovernanceContext::default();
+    fill_from_headers(&mut ctx, headers, &mut 0)?;
+    Ok(ctx)
+}
+
+/// Fills attributes the key left unbound from headers; a header contradicting a bound value is
+/// ignored and counted in `contradicted`.
+pub fn fill_from_headers(
+    ctx: &mut GovernanceContext,
+    headers: &http::HeaderMap,
+    contradicted: &mut u32,
+) -> Result<(), crate::error::GatewayError> {
+    for dimension in Dimension::ATTRIBUTES {
+        let Some(name) = dimension.header() else {
+            continue;
+        };
+        let Some(raw) = headers.get(name) else {
+            continue;
+        };
+        let value = raw.to_str().map_err(|_| {
+            crate::error::GatewayError::BadRequest(format!("{name} is not valid text"))
+        })?;
+        let value = value.trim();
+        validate_value(dimension, value).map_err(crate::error::GatewayError::BadRequest)?;
+        let slot = ctx.slot_mut(dimension);
+        match slot {
+            Some(bound) if bound != value => *contradicted += 1,
+            Some(_) => {}
+            None => *slot = Some(value.to_string()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_fill_only_unbound_attributes() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-genops-team", "spoofed".parse().unwrap());
+        headers.insert("x-genops-customer-id", "cust-7".parse().unwrap());
+        let mut ctx = GovernanceContext {
+            team: Some("search".into()),
+            ..Default::default()
+        };
+        let mut contradicted = 0;
+        fill_from_headers(&mut ctx, &headers, &mut contradicted).unwrap();
+        assert_eq!(ctx.team.as_deref(), Some("search"));
+        assert_eq!(ctx.customer_id.as_deref(), Some("cust-7"));
+        assert_eq!(contradicted, 1);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-genops-team", "a b".parse().unwrap());
+        assert!(from_headers(&headers).is_err());
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-genops-team", "x".repeat(200).parse().unwrap());
+        assert!(from_headers(&headers).is_err());
+    }
+}

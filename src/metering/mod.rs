@@ -81,3 +81,6 @@ impl TokenCounts {
         self.input + self.output
     }
 }
+
+pub mod tokenizer;
+pub mod tokens;

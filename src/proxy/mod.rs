@@ -1,1 +1,137 @@
-//! proxy
+//! The pingora proxy: one request read top-down, each phase a call into the module owning it.
+
+pub mod body;
+pub mod ctx;
+pub mod forward;
+pub mod headers;
+pub mod request_id;
+pub mod respond;
+pub mod route;
+pub mod upstream;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use async_trait::async_trait;
+use pingora::prelude::*;
+use pingora::proxy::{ProxyHttp, Session};
+
+use crate::error::{ErrorFormat, GatewayError};
+use crate::gateway::Gateway;
+use crate::governance::context;
+use crate::provider::dispatch;
+use crate::record::CallRecord;
+use ctx::CallCtx;
+use forward::Outbound;
+
+pub struct GatewayProxy {
+    pub gateway: Arc<Gateway>,
+}
+
+#[async_trait]
+impl ProxyHttp for GatewayProxy {
+    type CTX = CallCtx;
+
+    fn new_ctx(&self) -> CallCtx {
+        CallCtx::new(CallRecord::new(
+            String::new(),
+            SystemTime::now(),
+            String::new(),
+            String::new(),
+        ))
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut CallCtx) -> Result<bool> {
+        begin(&self.gateway, session, ctx);
+        if let Err(e) = handle(&self.gateway, session, ctx).await {
+            respond::refuse(session, ctx, &e).await;
+        }
+        Ok(true)
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        _ctx: &mut CallCtx,
+    ) -> Result<Box<HttpPeer>> {
+        // Every call is answered from `request_filter`; pingora never reaches this phase.
+        Err(Error::explain(
+            ErrorType::InternalError,
+            "calls are forwarded from request_filter",
+        ))
+    }
+
+    async fn logging(
+        &self,
+        _session: &mut Session,
+        _e: Option<&pingora::Error>,
+        ctx: &mut CallCtx,
+    ) {
+        ctx.record.end = SystemTime::now();
+        if let Some(span) = ctx.span.take() {
+            self.gateway.telemetry.finish_call(span, &ctx.record);
+        }
+    }
+}
+
+/// Opens the call's record and span before anything can fail.
+fn begin(gateway: &Gateway, session: &Session, ctx: &mut CallCtx) {
+    let req = session.req_header();
+    ctx.record.request_id = request_id::new_id();
+    ctx.record.method = req.method.as_str().to_string();
+    ctx.record.path = req.uri.path().to_string();
+    let traceparent = req.headers.get("traceparent").and_then(|v| v.to_str().ok());
+    ctx.span = Some(gateway.telemetry.start_call(traceparent, ctx.record.start));
+    if req.headers.contains_key("anthropic-version") {
+        ctx.format = ErrorFormat::Anthropic;
+    }
+}
+
+/// accept → route → authenticate → context → body → understand → decide → forward.
+async fn handle(
+    gateway: &Gateway,
+    session: &mut Session,
+    ctx: &mut CallCtx,
+) -> Result<(), GatewayError> {
+    let generation = gateway.current.load_full();
+    ctx.generation = Some(generation.clone());
+    let route = generation
+        .routes
+        .resolve(&ctx.record.method, &ctx.record.path)
+        .map_err(|e| GatewayError::UnknownProvider(e.prefix))?;
+    ctx.format = ErrorFormat::for_provider(route.upstream.kind);
+    ctx.record.provider_name = Some(route.upstream.name.clone());
+    ctx.record.provider_kind = Some(route.upstream.kind);
+    ctx.record.operation = route.operation;
+
+    ctx.record.governance = context::from_headers(&session.req_header().headers)?;
+
+    let outbound = if route.operation.is_metered() {
+        let body = body::read_bounded(session, generation.max_body_bytes).await?;
+        let facts = dispatch::parse_request(
+            route.upstream.kind,
+            route.operation,
+            &route.provider_path,
+            &body,
+        )
+        .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
+        ctx.request_body = body.clone();
+        let (upstream_body, injected_usage) =
+            dispatch::prepare_upstream_body(route.upstream.kind, route.operation, &facts, body);
+        ctx.record.request = facts;
+        Outbound {
+            body: Some(upstream_body),
+            injected_usage,
+            strip_caller_credential: false,
+        }
+    } else {
+        Outbound {
+            body: None,
+            injected_usage: false,
+            strip_caller_credential: false,
+        }
+    };
+    ctx.record.policy.response_time = ctx.started.elapsed();
+    ctx.route = Some(route.clone());
+    forward::forward(session, ctx, gateway, &generation, &route, outbound).await
+}

@@ -1,0 +1,86 @@
+//! The running gateway: one immutable generation per loaded config, swapped whole on reload.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use pingora::connectors::http::Connector;
+
+use crate::config::Config;
+use crate::pricing::Catalog;
+use crate::proxy::route::{Routes, Upstream};
+use crate::proxy::upstream::{Resolver, Timeouts};
+use crate::telemetry::Telemetry;
+
+/// Everything derived from one config file, immutable while requests use it.
+pub struct Generation {
+    pub config: Arc<Config>,
+    pub routes: Routes,
+    pub catalog: Arc<Catalog>,
+    pub timeouts: Timeouts,
+    pub max_body_bytes: u64,
+}
+
+impl Generation {
+    /// Builds a generation, listing every problem found.
+    pub fn build(config: Config) -> Result<Generation, Vec<String>> {
+        let mut errors = Vec::new();
+        let mut upstreams = Vec::new();
+        for (name, p) in &config.raw.providers {
+            match Upstream::from_base_url(name, p.kind, &p.base_url, p.api_key.clone()) {
+                Ok(u) => upstreams.push(u),
+                Err(e) => errors.push(e),
+            }
+        }
+        let catalog_paths: Vec<PathBuf> = config
+            .raw
+            .pricing
+            .catalogs
+            .iter()
+            .map(|c| config.resolve_path(c))
+            .collect();
+        let catalog = match Catalog::load(&catalog_paths) {
+            Ok(c) => c,
+            Err(mut e) => {
+                errors.append(&mut e);
+                Catalog::embedded()
+            }
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let limits = &config.raw.limits;
+        let timeouts = Timeouts {
+            connect: Duration::from_millis(limits.upstream_connect_timeout_ms),
+            first_byte: Duration::from_millis(limits.upstream_first_byte_timeout_ms),
+            idle: Duration::from_millis(limits.upstream_idle_timeout_ms),
+        };
+        Ok(Generation {
+            routes: Routes::new(upstreams, config.default_provider.as_deref()),
+            catalog: Arc::new(catalog),
+            timeouts,
+            max_body_bytes: limits.max_body_bytes,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// Process-wide state shared by every request.
+pub struct Gateway {
+    pub current: ArcSwap<Generation>,
+    pub telemetry: Telemetry,
+    pub connector: Connector,
+    pub resolver: Resolver,
+}
+
+impl Gateway {
+    pub fn new(generation: Generation, telemetry: Telemetry) -> Gateway {
+        Gateway {
+            current: ArcSwap::from_pointee(generation),
+            telemetry,
+            connector: Connector::new(None),
+            resolver: Resolver::default(),
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Per-request state carried through pingora's phases.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::error::ErrorFormat;
+use crate::gateway::Generation;
+use crate::proxy::route::Route;
+use crate::record::CallRecord;
+use crate::telemetry::CallSpan;
+
+pub struct CallCtx {
+    pub record: CallRecord,
+    pub span: Option<CallSpan>,
+    /// Monotonic start, for durations; `record.start` is the wall-clock one.
+    pub started: Instant,
+    pub generation: Option<Arc<Generation>>,
+    pub route: Option<Route>,
+    /// The format errors are answered in (the route's provider, or a guess before routing).
+    pub format: ErrorFormat,
+    /// The metered request body as the caller sent it (for the tokenizer fallback).
+    pub request_body: Bytes,
+}
+
+impl CallCtx {
+    pub fn new(record: CallRecord) -> CallCtx {
+        CallCtx {
+            record,
+            span: None,
+            started: Instant::now(),
+            generation: None,
+            route: None,
+            format: ErrorFormat::OpenAi,
+            request_body: Bytes::new(),
+        }
+    }
+}
