@@ -19,8 +19,8 @@ pub fn run(gateway: Arc<Gateway>, threads: usize) {
     let conf = ServerConf {
         threads,
         // Tests and rolling restarts should not wait pingora's default 5 minutes.
-        grace_period_seconds: Some(1),
-        graceful_shutdown_timeout_seconds: Some(5),
+        grace_period_seconds: Some(2),
+        graceful_shutdown_timeout_seconds: Some(60),
         upstream_keepalive_pool_size: 256,
         ..ServerConf::default()
     };
