@@ -108,3 +108,92 @@ def o200k():
 
 def load_yaml(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
+
+
+# ---- span assertions -----------------------------------------------------------------------------
+
+class _Marker:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+ABSENT = _Marker("<absent>")
+PRESENT = _Marker("<present>")
+
+
+class Cost:
+    """Expected USD double attribute, given in exact nano-USD."""
+
+    def __init__(self, nano: int) -> None:
+        self.nano = nano
+
+    def matches(self, value: object) -> bool:
+        expected = self.nano / 1e9
+        return isinstance(value, float) and abs(value - expected) <= 1e-12 + 1e-9 * expected
+
+    def __repr__(self) -> str:
+        return f"Cost({self.nano / 1e9!r} USD)"
+
+
+def check_attrs(span: dict, expected: dict) -> None:
+    """Asserts every expected attribute at once (one message listing every mismatch).
+    Values: a literal (ints must be ints, not doubles or bools), ABSENT, PRESENT, a Cost, or a
+    predicate (callable returning bool)."""
+    attrs = span["attributes"]
+    problems = []
+    for key, want in expected.items():
+        got = attrs.get(key, ABSENT)
+        if want is ABSENT:
+            ok = got is ABSENT
+        elif want is PRESENT:
+            ok = got is not ABSENT
+        elif isinstance(want, Cost):
+            ok = want.matches(got)
+        elif callable(want):
+            ok = bool(want(got))  # the predicate sees ABSENT when the attribute is missing
+        elif isinstance(want, bool):
+            ok = got is want
+        elif isinstance(want, int):
+            ok = type(got) is int and got == want
+        else:
+            ok = got == want
+        if not ok:
+            problems.append(f"  {key}: expected {want!r}, got {got!r}")
+    if problems:
+        raise AssertionError(
+            "span attributes differ:\n" + "\n".join(problems)
+            + f"\nspan name={span['name']!r} kind={span['kind']} status={span['status']}\nall attributes: {attrs}"
+        )
+
+
+def request_id(headers) -> str:
+    rid = headers.get("x-genops-request-id")
+    assert rid, f"response has no x-genops-request-id header: {dict(headers)}"
+    return rid
+
+
+def metered(provider: str, *, request_model: str, response_model: str | None, input_tokens: int,
+            output_tokens: int, cost_nano: int, source: str = "usage") -> dict:
+    """The attributes every metered, allowed call's span carries."""
+    out = {
+        "gen_ai.provider.name": provider,
+        "gen_ai.request.model": request_model,
+        "gen_ai.usage.input_tokens": input_tokens,
+        "gen_ai.usage.output_tokens": output_tokens,
+        "genops.tokens.input": input_tokens,
+        "genops.tokens.output": output_tokens,
+        "genops.tokens.total": input_tokens + output_tokens,
+        "genops.tokens.source": source,
+        "genops.cost.total": Cost(cost_nano),
+        "gen_ai.cost.estimated_total": Cost(cost_nano),
+        "genops.cost.currency": "USD",
+        "genops.policy.result": "allowed",
+        "genops.spec.version": "0.1.0",
+        "http.response.status_code": 200,
+    }
+    if response_model is not None:
+        out["gen_ai.response.model"] = response_model
+    return out
