@@ -8,8 +8,9 @@ header, so tests set them through the SDKs' `extra_headers`):
 
 - `x-mock-chunking`: comma-separated modes for streamed bodies:
   `whole` (default: one write per event), `split` (1-3-byte writes, also splitting UTF-8
-  characters and the HTTP chunk framing), `crlf` (CRLF line endings), `comments` (`: keepalive`
-  comment lines between events), `multiline` (each JSON payload spread over several `data:` lines).
+  characters and the HTTP chunk framing), `crlf` (CRLF line endings), `comments` (a standalone
+  `: stream open` comment block first, and a `: keepalive` comment line inside every event),
+  `multiline` (each JSON payload spread over several `data:` lines).
 - `x-mock-no-usage: 1`: behave like an OpenAI-compatible server that ignores
   `stream_options.include_usage` (and never reports usage in streams).
 - `x-mock-usage`: JSON overriding the reported usage numbers, e.g.
@@ -207,7 +208,8 @@ def format_event(data: str, event: str | None, modes: set[str]) -> bytes:
     nl = "\r\n" if "crlf" in modes else "\n"
     out = ""
     if "comments" in modes:
-        out += ": keepalive" + nl + nl
+        # A comment line inside the event (dropped along with it if a proxy drops the event).
+        out += ": keepalive" + nl
     if event is not None:
         out += f"event: {event}{nl}"
     if "multiline" in modes and data.startswith("{"):
@@ -467,6 +469,9 @@ class MockUpstream:
         delay: float,
     ) -> bool:
         await conn.start_stream()
+        if "comments" in modes:
+            # A standalone comment block first, as servers send to open a stream.
+            await conn.send_piece(b": stream open" + (b"\r\n\r\n" if "crlf" in modes else b"\n\n"))
         for n, (event, data) in enumerate(events):
             if budget is not None and n >= budget:
                 # Cut: close without the terminating chunk.

@@ -249,7 +249,7 @@ class OtlpReceiver:
                     )
                 self._cond.wait(left)
 
-    def spans_for_request(self, request_id: str, timeout: float = 10.0, settle: float = 0.6) -> list[dict]:
+    def spans_for_request(self, request_id: str, timeout: float = 10.0, settle: float = 0.5) -> list[dict]:
         """Spans whose genops.request_id is request_id: waits for one, then `settle` seconds more
         (a few batch intervals) so duplicates would show up too."""
         pred = lambda s: s["attributes"].get("genops.request_id") == request_id  # noqa: E731
@@ -258,7 +258,7 @@ class OtlpReceiver:
         with self._cond:
             return [s for s in self.spans if pred(s)]
 
-    def span_for_request(self, request_id: str, timeout: float = 10.0, settle: float = 0.6) -> dict:
+    def span_for_request(self, request_id: str, timeout: float = 10.0, settle: float = 0.5) -> dict:
         """The one span for request_id (asserts there is exactly one)."""
         found = self.spans_for_request(request_id, timeout, settle)
         assert len(found) == 1, f"expected exactly one span for request {request_id}, got {len(found)}: {found}"
