@@ -5,7 +5,7 @@
 //! caller swaps it in whole.
 
 pub mod env;
-pub mod export;
+mod export;
 mod load;
 mod policy_load;
 pub mod policy_schema;
