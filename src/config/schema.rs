@@ -361,7 +361,7 @@ pub enum OtlpProtocol {
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct OtlpConfig {
-    /// `None`: `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://127.0.0.1:4318`.
+    /// `None`: `http://127.0.0.1:4318`. `OTEL_EXPORTER_OTLP_ENDPOINT` overrides (config/export.rs).
     #[serde(default)]
     pub endpoint: Option<String>,
     #[serde(default)]
@@ -408,7 +408,7 @@ pub struct TelemetryConfig {
     pub service_name: String,
     #[serde(default)]
     pub environment: Option<String>,
-    /// `None`: `datadog` when `DATADOG_API_KEY` is set, else `otlp`.
+    /// `None`: `datadog` when a Datadog API key is set (file or `DATADOG_API_KEY`), else `otlp`.
     #[serde(default)]
     pub exporter: Option<ExporterKind>,
     #[serde(default)]
