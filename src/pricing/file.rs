@@ -123,7 +123,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_errors_with_a_line() {
-        let text = "provider: openai\ncurrency: USD\nmodels:\n  gpt-4o:\n    input: 2.50\n    ouput: 10\n";
+        let text =
+            "provider: openai\ncurrency: USD\nmodels:\n  gpt-4o:\n    input: 2.50\n    ouput: 10\n";
         let errs = parse("t.yaml", text).unwrap_err();
         assert_eq!(errs.len(), 1);
         assert!(errs[0].starts_with("t.yaml: "), "{errs:?}");

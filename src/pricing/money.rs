@@ -15,7 +15,9 @@ const TOKENS_PER_MTOK: u128 = 1_000_000;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum MoneyError {
-    #[error("`{0}` is not a decimal number of USD (digits, an optional point and up to 9 decimals)")]
+    #[error(
+        "`{0}` is not a decimal number of USD (digits, an optional point and up to 9 decimals)"
+    )]
     NotDecimal(String),
     #[error("`{0}` has more than 9 decimals (finer than one nano-USD)")]
     TooPrecise(String),
@@ -140,8 +142,14 @@ mod tests {
         assert!(matches!(parse_usd("abc"), Err(MoneyError::NotDecimal(_))));
         assert!(matches!(parse_usd("."), Err(MoneyError::NotDecimal(_))));
         assert!(matches!(parse_usd("1e3"), Err(MoneyError::NotDecimal(_))));
-        assert!(matches!(parse_usd("0.0000000001"), Err(MoneyError::TooPrecise(_))));
-        assert!(matches!(parse_usd("99999999999999999999"), Err(MoneyError::TooLarge(_))));
+        assert!(matches!(
+            parse_usd("0.0000000001"),
+            Err(MoneyError::TooPrecise(_))
+        ));
+        assert!(matches!(
+            parse_usd("99999999999999999999"),
+            Err(MoneyError::TooLarge(_))
+        ));
     }
 
     #[test]

@@ -8,10 +8,10 @@
 //! falls back to `gpt-4o` (`mini` is not a snapshot word) and `claude-opus-4-5` never falls back
 //! to `claude-opus-4` (`5` is a version, not a snapshot).
 
+use std::borrow::Borrow;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::borrow::Borrow;
 
 /// Words that mark a release channel of the same model, priced like the family.
 pub const SNAPSHOT_WORDS: &[&str] = &["latest", "preview", "exp", "experimental"];
@@ -105,11 +105,17 @@ mod tests {
             ("claude-sonnet-4-5@20250929", Some("claude-sonnet-4-5")),
             ("claude-opus-4-20250514", Some("claude-opus-4")),
             ("claude-3-5-haiku-latest", Some("claude-3-5-haiku")),
-            ("anthropic/claude-3-5-haiku-20241022", Some("claude-3-5-haiku")),
+            (
+                "anthropic/claude-3-5-haiku-20241022",
+                Some("claude-3-5-haiku"),
+            ),
             ("gemini-2.5-flash-preview-05-20", Some("gemini-2.5-flash")),
             ("gemini-2.5-flash-001", Some("gemini-2.5-flash")),
             ("models/gemini-2.5-flash", Some("gemini-2.5-flash")),
-            ("gemini-2.5-flash-lite-preview-06-17", Some("gemini-2.5-flash-lite")),
+            (
+                "gemini-2.5-flash-lite-preview-06-17",
+                Some("gemini-2.5-flash-lite"),
+            ),
             // Different models that merely share a prefix.
             ("gpt-4o-audio-preview", None),
             ("gpt-4o-realtime-preview-2024-12-17", None),

@@ -72,10 +72,16 @@ fn anthropic_cache_write_and_read() {
 fn gemini_and_embeddings_price() {
     let cat = shipped();
     let flash = cat
-        .lookup(ProviderKind::Gemini, "models/gemini-2.5-flash-preview-05-20")
+        .lookup(
+            ProviderKind::Gemini,
+            "models/gemini-2.5-flash-preview-05-20",
+        )
         .unwrap();
     assert_eq!(flash.model, "gemini-2.5-flash");
-    assert_eq!(flash.cost(&tokens(1_000_000, 1_000_000)).total(), 2_800_000_000);
+    assert_eq!(
+        flash.cost(&tokens(1_000_000, 1_000_000)).total(),
+        2_800_000_000
+    );
     let emb = cat
         .lookup(ProviderKind::Openai, "text-embedding-3-small")
         .unwrap();
@@ -90,22 +96,47 @@ fn every_requested_model_is_priced() {
         (
             ProviderKind::Openai,
             &[
-                "gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano",
-                "gpt-4o", "gpt-4o-mini", "o1", "o3", "o3-mini", "o4-mini", "gpt-3.5-turbo",
-                "gpt-4-turbo", "gpt-4", "text-embedding-3-small", "text-embedding-3-large",
+                "gpt-5",
+                "gpt-5-mini",
+                "gpt-5-nano",
+                "gpt-4.1",
+                "gpt-4.1-mini",
+                "gpt-4.1-nano",
+                "gpt-4o",
+                "gpt-4o-mini",
+                "o1",
+                "o3",
+                "o3-mini",
+                "o4-mini",
+                "gpt-3.5-turbo",
+                "gpt-4-turbo",
+                "gpt-4",
+                "text-embedding-3-small",
+                "text-embedding-3-large",
                 "text-embedding-ada-002",
             ],
         ),
         (
             ProviderKind::Anthropic,
             &[
-                "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-5", "claude-sonnet-4",
-                "claude-3-7-sonnet", "claude-haiku-4-5", "claude-3-5-haiku", "claude-3-haiku",
+                "claude-opus-4-1",
+                "claude-opus-4",
+                "claude-sonnet-4-5",
+                "claude-sonnet-4",
+                "claude-3-7-sonnet",
+                "claude-haiku-4-5",
+                "claude-3-5-haiku",
+                "claude-3-haiku",
             ],
         ),
         (
             ProviderKind::Gemini,
-            &["gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash"],
+            &[
+                "gemini-2.5-pro",
+                "gemini-2.5-flash",
+                "gemini-2.5-flash-lite",
+                "gemini-2.0-flash",
+            ],
         ),
     ];
     for (kind, models) in cases {
@@ -123,26 +154,74 @@ fn snapshots_and_aliases_resolve() {
     let cat = shipped();
     let table: &[(ProviderKind, &str, &str)] = &[
         (ProviderKind::Openai, "gpt-4o-2024-08-06", "gpt-4o"),
-        (ProviderKind::Openai, "gpt-4o-mini-2024-07-18", "gpt-4o-mini"),
+        (
+            ProviderKind::Openai,
+            "gpt-4o-mini-2024-07-18",
+            "gpt-4o-mini",
+        ),
         (ProviderKind::Openai, "openai/gpt-4o", "gpt-4o"),
         (ProviderKind::Openai, "gpt-4-1106-preview", "gpt-4-turbo"),
         (ProviderKind::Openai, "gpt-4-0613", "gpt-4"),
         (ProviderKind::Openai, "gpt-3.5-turbo-0125", "gpt-3.5-turbo"),
         (ProviderKind::Openai, "gpt-5-chat-latest", "gpt-5"),
         (ProviderKind::Openai, "o3-mini-2025-01-31", "o3-mini"),
-        (ProviderKind::Anthropic, "claude-sonnet-4-5-20250929", "claude-sonnet-4-5"),
-        (ProviderKind::Anthropic, "claude-3-5-haiku-latest", "claude-3-5-haiku"),
-        (ProviderKind::Anthropic, "claude-opus-4-1-20250805", "claude-opus-4-1"),
-        (ProviderKind::Anthropic, "claude-opus-4-20250514", "claude-opus-4"),
+        (
+            ProviderKind::Anthropic,
+            "claude-sonnet-4-5-20250929",
+            "claude-sonnet-4-5",
+        ),
+        (
+            ProviderKind::Anthropic,
+            "claude-3-5-haiku-latest",
+            "claude-3-5-haiku",
+        ),
+        (
+            ProviderKind::Anthropic,
+            "claude-opus-4-1-20250805",
+            "claude-opus-4-1",
+        ),
+        (
+            ProviderKind::Anthropic,
+            "claude-opus-4-20250514",
+            "claude-opus-4",
+        ),
         (ProviderKind::Anthropic, "claude-opus-4-0", "claude-opus-4"),
-        (ProviderKind::Anthropic, "claude-haiku-4-5-20251001", "claude-haiku-4-5"),
-        (ProviderKind::Anthropic, "claude-3-haiku-20240307", "claude-3-haiku"),
-        (ProviderKind::Gemini, "gemini-2.5-flash-preview-05-20", "gemini-2.5-flash"),
-        (ProviderKind::Gemini, "gemini-2.5-flash-001", "gemini-2.5-flash"),
-        (ProviderKind::Gemini, "models/gemini-2.5-pro", "gemini-2.5-pro"),
-        (ProviderKind::Gemini, "gemini-2.5-flash-lite-preview-06-17", "gemini-2.5-flash-lite"),
+        (
+            ProviderKind::Anthropic,
+            "claude-haiku-4-5-20251001",
+            "claude-haiku-4-5",
+        ),
+        (
+            ProviderKind::Anthropic,
+            "claude-3-haiku-20240307",
+            "claude-3-haiku",
+        ),
+        (
+            ProviderKind::Gemini,
+            "gemini-2.5-flash-preview-05-20",
+            "gemini-2.5-flash",
+        ),
+        (
+            ProviderKind::Gemini,
+            "gemini-2.5-flash-001",
+            "gemini-2.5-flash",
+        ),
+        (
+            ProviderKind::Gemini,
+            "models/gemini-2.5-pro",
+            "gemini-2.5-pro",
+        ),
+        (
+            ProviderKind::Gemini,
+            "gemini-2.5-flash-lite-preview-06-17",
+            "gemini-2.5-flash-lite",
+        ),
         // Any provider, when the route's own kind has no such model.
-        (ProviderKind::Openai, "claude-sonnet-4-5", "claude-sonnet-4-5"),
+        (
+            ProviderKind::Openai,
+            "claude-sonnet-4-5",
+            "claude-sonnet-4-5",
+        ),
         (ProviderKind::Openai, "gemini-2.0-flash", "gemini-2.0-flash"),
     ];
     for (kind, name, want) in table {
@@ -154,7 +233,13 @@ fn snapshots_and_aliases_resolve() {
 #[test]
 fn unknown_models_are_unpriced() {
     let cat = shipped();
-    for name in ["llama-3.1-70b", "gpt-4o-audio-preview", "o1-pro", "", "ft:gpt-4o:x"] {
+    for name in [
+        "llama-3.1-70b",
+        "gpt-4o-audio-preview",
+        "o1-pro",
+        "",
+        "ft:gpt-4o:x",
+    ] {
         assert!(cat.lookup(ProviderKind::Openai, name).is_none(), "{name}");
     }
 }
@@ -175,7 +260,10 @@ fn later_sources_override_per_model() {
     assert_eq!(gpt4o.input_per_mtok, 1_000_000_000);
     assert_eq!(gpt4o.cached_input_per_mtok, 1_000_000_000);
     assert_eq!(gpt4o.max_output_tokens, None);
-    assert_eq!(cat.lookup(ProviderKind::Openai, "mine").unwrap().model, "my-model");
+    assert_eq!(
+        cat.lookup(ProviderKind::Openai, "mine").unwrap().model,
+        "my-model"
+    );
     // Untouched models keep the earlier file's price.
     let mini = cat.lookup(ProviderKind::Openai, "gpt-4o-mini").unwrap();
     assert_eq!(mini.input_per_mtok, 150_000_000);
@@ -192,13 +280,24 @@ fn later_sources_override_per_model() {
 fn load_lists_every_error() {
     let dir = std::env::temp_dir().join(format!("genops-pricing-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("a.yaml"), "provider: openai\ncurrency: USD\nmodels:\n  x:\n    input: 1\n    output: abc\n").unwrap();
-    std::fs::write(dir.join("b.yml"), "provider: openai\ncurrency: USD\nmodel: {}\n").unwrap();
+    std::fs::write(
+        dir.join("a.yaml"),
+        "provider: openai\ncurrency: USD\nmodels:\n  x:\n    input: 1\n    output: abc\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.yml"),
+        "provider: openai\ncurrency: USD\nmodel: {}\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("notes.txt"), "ignored").unwrap();
     let missing = dir.join("missing.yaml");
     let errs = Catalog::load(&[dir.clone(), missing]).unwrap_err();
     assert_eq!(errs.len(), 3, "{errs:#?}");
-    assert!(errs[0].contains("a.yaml") && errs[0].contains("line"), "{errs:#?}");
+    assert!(
+        errs[0].contains("a.yaml") && errs[0].contains("line"),
+        "{errs:#?}"
+    );
     assert!(errs[1].contains("b.yml"), "{errs:#?}");
     assert!(errs[2].contains("missing.yaml"), "{errs:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
@@ -229,7 +328,33 @@ fn default_folder_falls_back_to_embedded_when_absent() {
 
 #[test]
 fn reservation_for_a_shipped_model() {
-    let row = shipped().lookup(ProviderKind::Anthropic, "claude-sonnet-4-5").unwrap();
+    let row = shipped()
+        .lookup(ProviderKind::Anthropic, "claude-sonnet-4-5")
+        .unwrap();
     // 1000 input tokens at the cache-write rate ($3.75) + 64000 output at $15.
-    assert_eq!(row.reservation(1_000, row.max_output_tokens.unwrap()), 3_750_000 + 960_000_000);
+    assert_eq!(
+        row.reservation(1_000, row.max_output_tokens.unwrap()),
+        3_750_000 + 960_000_000
+    );
+}
+
+/// Rough lookup cost: `cargo test --lib pricing::tests::time_lookup -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_lookup() {
+    let cat = Catalog::embedded();
+    let names = [
+        (ProviderKind::Openai, "gpt-4o-mini"),
+        (ProviderKind::Openai, "gpt-4o-mini-2024-07-18"),
+        (ProviderKind::Anthropic, "claude-sonnet-4-5-20250929"),
+        (ProviderKind::Openai, "unknown-model-name-2024"),
+    ];
+    for (kind, name) in names {
+        let n = 100_000u32;
+        let t = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(cat.lookup(kind, std::hint::black_box(name)));
+        }
+        println!("{name}: {:?} per lookup", t.elapsed() / n);
+    }
 }

@@ -18,7 +18,8 @@ mod tests;
 use std::fmt;
 use std::str::FromStr;
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::meta;
 use serde::Deserialize;
 
 pub use injection::PHRASES as INJECTION_PHRASES;
@@ -69,7 +70,10 @@ impl FromStr for DetectorKind {
 
 struct Rule {
     name: String,
-    regex: Regex,
+    /// Locates candidates for `validate`. Built without automatic literal prefilters: on
+    /// digit-heavy text the reverse-inner/suffix strategies they enable went quadratic-ish
+    /// (a separator like `-` or ` ` as the "inner literal"); a plain lazy DFA stays linear.
+    regex: meta::Regex,
     validate: Option<Validate>,
 }
 
@@ -82,7 +86,9 @@ pub struct DetectorSet {
 impl fmt::Debug for DetectorSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<&str> = self.rules.iter().map(|r| r.name.as_str()).collect();
-        f.debug_struct("DetectorSet").field("rules", &names).finish()
+        f.debug_struct("DetectorSet")
+            .field("rules", &names)
+            .finish()
     }
 }
 
@@ -126,7 +132,10 @@ impl DetectorSet {
             .map_err(|e| format!("detector patterns: {e}"))?;
         let mut rules = Vec::with_capacity(specs.len());
         for s in specs {
-            let regex = Regex::new(&s.pattern).map_err(|e| format!("{}: {e}", s.name))?;
+            let regex = meta::Regex::builder()
+                .configure(meta::Config::new().auto_prefilter(false))
+                .build(&s.pattern)
+                .map_err(|e| format!("{}: {e}", s.name))?;
             rules.push(Rule {
                 name: s.name.into_owned(),
                 regex,
@@ -148,7 +157,7 @@ impl DetectorSet {
         }
         for i in self.set.matches(text).iter() {
             let rule = &self.rules[i];
-            if findings.iter().any(|f| *f == rule.name) {
+            if findings.contains(&rule.name) {
                 continue;
             }
             let fired = match rule.validate {

@@ -54,16 +54,15 @@ fn digit_count(m: &str) -> usize {
 fn number_isolated(text: &str, s: usize, e: usize) -> bool {
     let b = text.as_bytes();
     let joiner = |c: u8| matches!(c, b'.' | b'-' | b'/' | b'+');
-    let before_ok = match s {
-        0 => true,
-        1 => !alnum(b[0]) && b[0] != b'+',
-        _ => !alnum(b[s - 1]) && !(joiner(b[s - 1]) && b[s - 2].is_ascii_digit()) && b[s - 1] != b'+',
+    // A `+` before belongs to the international rule; a joiner between digits extends the number.
+    let glued_before = s > 0 && {
+        let c = b[s - 1];
+        alnum(c) || c == b'+' || (joiner(c) && s > 1 && b[s - 2].is_ascii_digit())
     };
-    let after_ok = match b.get(e) {
-        None => true,
-        Some(&c) => !alnum(c) && !(joiner(c) && b.get(e + 1).is_some_and(u8::is_ascii_digit)),
-    };
-    before_ok && after_ok
+    let glued_after = b
+        .get(e)
+        .is_some_and(|&c| alnum(c) || (joiner(c) && b.get(e + 1).is_some_and(u8::is_ascii_digit)));
+    !glued_before && !glued_after
 }
 
 fn valid_international_phone(text: &str, s: usize, e: usize) -> bool {
@@ -74,7 +73,7 @@ fn valid_international_phone(text: &str, s: usize, e: usize) -> bool {
 }
 
 fn valid_nanp_phone(text: &str, s: usize, e: usize) -> bool {
-    let m = text[s..e].as_bytes();
+    let m = &text.as_bytes()[s..e];
     // 415-555-2671 / 415.555.2671: both separators alike (415-555.2671 is more likely not a phone).
     let seps_alike = m[0] == b'(' || m[3] == m[7];
     seps_alike && number_isolated(text, s, e)
@@ -128,7 +127,8 @@ fn valid_card(text: &str, s: usize, e: usize) -> bool {
     let mut digits = Vec::with_capacity(19);
     for (i, g) in groups.iter().enumerate() {
         let last = i + 1 == groups.len();
-        if !(4..=6).contains(&g.len()) && !(last && !g.is_empty()) {
+        let shaped = (4..=6).contains(&g.len()) || (last && !g.is_empty());
+        if !shaped {
             return false;
         }
         digits.extend_from_slice(g.as_bytes());
@@ -145,17 +145,83 @@ fn valid_card(text: &str, s: usize, e: usize) -> bool {
 
 /// IBAN length per country (ISO 13616 registry).
 const IBAN_LENGTHS: &[(&str, usize)] = &[
-    ("AD", 24), ("AE", 23), ("AL", 28), ("AT", 20), ("AZ", 28), ("BA", 20), ("BE", 16),
-    ("BG", 22), ("BH", 22), ("BR", 29), ("BY", 28), ("CH", 21), ("CR", 22), ("CY", 28),
-    ("CZ", 24), ("DE", 22), ("DK", 18), ("DO", 28), ("EE", 20), ("EG", 29), ("ES", 24),
-    ("FI", 18), ("FO", 18), ("FR", 27), ("GB", 22), ("GE", 22), ("GI", 23), ("GL", 18),
-    ("GR", 27), ("GT", 28), ("HR", 21), ("HU", 28), ("IE", 22), ("IL", 23), ("IQ", 23),
-    ("IS", 26), ("IT", 27), ("JO", 30), ("KW", 30), ("KZ", 20), ("LB", 28), ("LC", 32),
-    ("LI", 21), ("LT", 20), ("LU", 20), ("LV", 21), ("MC", 27), ("MD", 24), ("ME", 22),
-    ("MK", 19), ("MR", 27), ("MT", 31), ("MU", 30), ("NL", 18), ("NO", 15), ("PK", 24),
-    ("PL", 28), ("PS", 29), ("PT", 25), ("QA", 29), ("RO", 24), ("RS", 22), ("SA", 24),
-    ("SC", 31), ("SE", 24), ("SI", 19), ("SK", 24), ("SM", 27), ("ST", 25), ("SV", 28),
-    ("TL", 23), ("TN", 24), ("TR", 26), ("UA", 29), ("VA", 22), ("VG", 24), ("XK", 20),
+    ("AD", 24),
+    ("AE", 23),
+    ("AL", 28),
+    ("AT", 20),
+    ("AZ", 28),
+    ("BA", 20),
+    ("BE", 16),
+    ("BG", 22),
+    ("BH", 22),
+    ("BR", 29),
+    ("BY", 28),
+    ("CH", 21),
+    ("CR", 22),
+    ("CY", 28),
+    ("CZ", 24),
+    ("DE", 22),
+    ("DK", 18),
+    ("DO", 28),
+    ("EE", 20),
+    ("EG", 29),
+    ("ES", 24),
+    ("FI", 18),
+    ("FO", 18),
+    ("FR", 27),
+    ("GB", 22),
+    ("GE", 22),
+    ("GI", 23),
+    ("GL", 18),
+    ("GR", 27),
+    ("GT", 28),
+    ("HR", 21),
+    ("HU", 28),
+    ("IE", 22),
+    ("IL", 23),
+    ("IQ", 23),
+    ("IS", 26),
+    ("IT", 27),
+    ("JO", 30),
+    ("KW", 30),
+    ("KZ", 20),
+    ("LB", 28),
+    ("LC", 32),
+    ("LI", 21),
+    ("LT", 20),
+    ("LU", 20),
+    ("LV", 21),
+    ("MC", 27),
+    ("MD", 24),
+    ("ME", 22),
+    ("MK", 19),
+    ("MR", 27),
+    ("MT", 31),
+    ("MU", 30),
+    ("NL", 18),
+    ("NO", 15),
+    ("PK", 24),
+    ("PL", 28),
+    ("PS", 29),
+    ("PT", 25),
+    ("QA", 29),
+    ("RO", 24),
+    ("RS", 22),
+    ("SA", 24),
+    ("SC", 31),
+    ("SE", 24),
+    ("SI", 19),
+    ("SK", 24),
+    ("SM", 27),
+    ("ST", 25),
+    ("SV", 28),
+    ("TL", 23),
+    ("TN", 24),
+    ("TR", 26),
+    ("UA", 29),
+    ("VA", 22),
+    ("VG", 24),
+    ("XK", 20),
 ];
 
 fn valid_iban(text: &str, s: usize, e: usize) -> bool {
@@ -193,13 +259,17 @@ pub(crate) fn mod97_is_1(iban: &[u8]) -> bool {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return false,
         };
-        r = if v >= 10 { (r * 100 + v) % 97 } else { (r * 10 + v) % 97 };
+        r = if v >= 10 {
+            (r * 100 + v) % 97
+        } else {
+            (r * 10 + v) % 97
+        };
     }
     r == 1
 }
 
 fn valid_ssn(text: &str, s: usize, e: usize) -> bool {
-    let b = text[s..e].as_bytes();
+    let b = &text.as_bytes()[s..e];
     let area = &b[0..3];
     let group = &b[4..6];
     let serial = &b[7..11];

@@ -17,7 +17,10 @@ pub fn eval_scores<S: AsRef<str>>(findings: &[S]) -> (f64, f64) {
         if findings[..i].iter().any(|g| g.as_ref() == f) {
             continue;
         }
-        if f.starts_with("secrets.") || f == "prompt_injection" || f.starts_with("prompt_injection.") {
+        if f.starts_with("secrets.")
+            || f == "prompt_injection"
+            || f.starts_with("prompt_injection.")
+        {
             safety_hits += 1;
         } else if f.starts_with("pii.") || f.starts_with("regex.") {
             compliance_hits += 1;
