@@ -182,7 +182,7 @@ fn expand(source: &Path, errors: &mut Vec<String>) -> Vec<PathBuf> {
 }
 
 /// `pricing`, `pricing/` or `./pricing`.
-fn is_default_folder(source: &Path) -> bool {
+pub(super) fn is_default_folder(source: &Path) -> bool {
     source
         .components()
         .filter(|c| !matches!(c, Component::CurDir))

@@ -318,11 +318,24 @@ fn embedded_catalog_agrees_with_the_files() {
 }
 
 #[test]
-fn default_folder_falls_back_to_embedded_when_absent() {
-    // The test's working directory is the crate root, where `pricing/` exists; a relative path
-    // elsewhere is what the fallback is for, so check the rule on a name that cannot exist.
+fn default_folder_rule() {
+    use std::path::Path;
+    // Only the default entry falls back to the embedded files when missing (the test's working
+    // directory is the crate root, where `pricing/` exists, so this load reads the files).
+    for p in ["pricing", "pricing/", "./pricing"] {
+        assert!(super::catalog::is_default_folder(Path::new(p)), "{p}");
+    }
+    for p in [
+        "/etc/pricing",
+        "my/pricing",
+        "pricing.yaml",
+        "no-such-pricing-dir/",
+    ] {
+        assert!(!super::catalog::is_default_folder(Path::new(p)), "{p}");
+    }
     let cat = Catalog::load(&[PathBuf::from("pricing/")]).unwrap();
     assert_eq!(cat.len(), Catalog::embedded().len());
+    // Any other missing source is an error.
     assert!(Catalog::load(&[PathBuf::from("no-such-pricing-dir/")]).is_err());
 }
 
