@@ -1,3 +1,4 @@
 //! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
 
 pub mod context;
+pub mod detectors;
