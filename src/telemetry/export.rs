@@ -1,6 +1,7 @@
 //! Builds the OTLP/HTTP exporters and the process resource shared by spans and metrics.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
 use opentelemetry::KeyValue;
 use opentelemetry_otlp::{
@@ -58,11 +59,13 @@ fn header_map(headers: &BTreeMap<String, String>) -> HashMap<String, String> {
 pub(crate) fn span_exporter(
     url: &str,
     headers: &BTreeMap<String, String>,
+    timeout: Duration,
 ) -> Result<SpanExporter, TelemetryError> {
     SpanExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url)
+        .with_timeout(timeout)
         .with_headers(header_map(headers))
         .build()
         .map_err(|e| TelemetryError::Exporter(e.to_string()))
@@ -72,11 +75,13 @@ pub(crate) fn span_exporter(
 pub(crate) fn metric_exporter(
     url: &str,
     headers: &BTreeMap<String, String>,
+    timeout: Duration,
 ) -> Result<MetricExporter, TelemetryError> {
     MetricExporter::builder()
         .with_http()
         .with_protocol(Protocol::HttpBinary)
         .with_endpoint(url)
+        .with_timeout(timeout)
         .with_headers(header_map(headers))
         .with_temporality(Temporality::Delta)
         .build()

@@ -32,7 +32,7 @@ use processor::{BatchLimits, BoundedBatchProcessor};
 
 pub use settings::{
     parse_resource_attributes, ExportEndpoints, TelemetrySettings, DATADOG_METRIC_CONFIG,
-    DATADOG_OTLP_SITES,
+    DATADOG_OTLP_SITES, DEFAULT_EXPORT_TIMEOUT,
 };
 pub use span::CallSpan;
 
@@ -88,8 +88,11 @@ impl Telemetry {
         // `capture_content` is accepted but prompts and completions are never put on spans yet.
         let resource = export::resource(settings);
 
-        let metric_exporter =
-            export::metric_exporter(&endpoints.metrics_url, &endpoints.metrics_headers)?;
+        let metric_exporter = export::metric_exporter(
+            &endpoints.metrics_url,
+            &endpoints.metrics_headers,
+            settings.export_timeout,
+        )?;
         let reader = PeriodicReader::builder(metric_exporter)
             .with_interval(settings.metrics_interval)
             .build();
@@ -100,8 +103,11 @@ impl Telemetry {
         let meter = opentelemetry::metrics::MeterProvider::meter(&meter_provider, SCOPE);
         let metrics = Arc::new(Metrics::new(Some(&meter)));
 
-        let mut span_exporter =
-            export::span_exporter(&endpoints.traces_url, &endpoints.traces_headers)?;
+        let mut span_exporter = export::span_exporter(
+            &endpoints.traces_url,
+            &endpoints.traces_headers,
+            settings.export_timeout,
+        )?;
         opentelemetry_sdk::trace::SpanExporter::set_resource(&mut span_exporter, &resource);
         let drop_metrics = metrics.clone();
         let processor = BoundedBatchProcessor::start(

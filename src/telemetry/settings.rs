@@ -22,6 +22,9 @@ pub const DATADOG_OTLP_SITES: [&str; 6] = [
 /// queries work).
 pub const DATADOG_METRIC_CONFIG: &str = r#"{"resource_attributes_as_tags":true,"histograms":{"mode":"distributions","send_aggregation_metrics":true}}"#;
 
+/// OTel's default OTLP export timeout.
+pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Full URLs and headers for the two OTLP/HTTP signals.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExportEndpoints {
@@ -91,6 +94,8 @@ pub struct TelemetrySettings {
     pub batch: BatchConfig,
     /// OTLP metrics export period (delta temporality).
     pub metrics_interval: Duration,
+    /// Longest one export request may take before it is abandoned (spans counted as lost).
+    pub export_timeout: Duration,
     /// Accepted for the config contract; message content is not captured yet.
     pub capture_content: bool,
 }
@@ -108,6 +113,7 @@ impl TelemetrySettings {
             sampling_rate: 1.0,
             batch: BatchConfig::default(),
             metrics_interval: Duration::from_millis(10_000),
+            export_timeout: DEFAULT_EXPORT_TIMEOUT,
             capture_content: false,
         }
     }
@@ -169,6 +175,10 @@ impl TelemetrySettings {
             sampling_rate: cfg.sampling_rate,
             batch: cfg.batch.clone(),
             metrics_interval: Duration::from_millis(cfg.metrics_interval_ms.max(100)),
+            export_timeout: env("OTEL_EXPORTER_OTLP_TIMEOUT")
+                .and_then(|ms| ms.trim().parse().ok())
+                .map(Duration::from_millis)
+                .unwrap_or(DEFAULT_EXPORT_TIMEOUT),
             capture_content: cfg.capture_content,
         })
     }

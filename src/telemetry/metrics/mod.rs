@@ -3,6 +3,9 @@
 mod otel;
 mod prom;
 
+use std::hash::{Hash, Hasher};
+
+use dashmap::DashSet;
 use opentelemetry::metrics::Meter;
 
 use crate::record::{CallRecord, PolicyResult};
@@ -64,6 +67,10 @@ pub(crate) const DROP_REASON: Tag = tag!("reason", "reason");
 
 /// Longest tag value kept: a client-chosen model name must not blow up series storage.
 const MAX_TAG_LEN: usize = 128;
+/// Distinct base tag sets kept before new ones fold into one overflow series (OTel's SDK
+/// default cardinality limit, applied to Prometheus too so both sinks agree).
+const MAX_TAG_SETS: usize = 2000;
+pub(crate) const OVERFLOW: Tag = tag!("otel.metric.overflow", "otel_metric_overflow");
 
 pub(crate) type Tags = Vec<(Tag, String)>;
 
@@ -141,6 +148,7 @@ impl Measurements {
 pub(crate) struct Metrics {
     otel: Option<OtelInstruments>,
     prom: PromMetrics,
+    seen: DashSet<u64>,
 }
 
 impl Metrics {
@@ -148,11 +156,13 @@ impl Metrics {
         Metrics {
             otel: meter.map(OtelInstruments::new),
             prom: PromMetrics::new(),
+            seen: DashSet::new(),
         }
     }
 
     pub(crate) fn record_call(&self, record: &CallRecord) {
-        let m = Measurements::of(record);
+        let mut m = Measurements::of(record);
+        self.bound_cardinality(&mut m.base);
         if let Some(otel) = &self.otel {
             otel.record(&m);
         }
@@ -164,6 +174,22 @@ impl Metrics {
                 CallRecord::usd(budget.consumed),
                 CallRecord::usd(budget.remaining),
             );
+        }
+    }
+
+    /// Clients choose model names and header values: past `MAX_TAG_SETS` distinct tag sets,
+    /// new ones are recorded under a single overflow series instead of growing memory.
+    fn bound_cardinality(&self, tags: &mut Tags) {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        tags.hash(&mut hasher);
+        let key = hasher.finish();
+        if self.seen.contains(&key) {
+            return;
+        }
+        if self.seen.len() < MAX_TAG_SETS {
+            self.seen.insert(key);
+        } else {
+            *tags = vec![(OVERFLOW, "true".to_string())];
         }
     }
 
