@@ -6,7 +6,7 @@ use opentelemetry::Context;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::Span;
 
-use crate::record::CallRecord;
+use crate::record::{CallRecord, PolicyResult};
 
 use super::attributes::{error_type, event_attributes, span_attributes, span_name};
 
@@ -100,11 +100,15 @@ impl CallSpan {
             span.add_event_with_timestamp(event.name, event.time, event_attributes(event));
         }
         if let Some(kind) = error_type(record) {
-            let description = record
-                .policy
-                .reason
-                .clone()
-                .unwrap_or_else(|| kind.into_owned());
+            // The policy's sentence explains a refusal; anything else is described by its type.
+            let refused = matches!(
+                record.policy.result,
+                PolicyResult::Blocked | PolicyResult::RateLimited
+            );
+            let description = match (&record.policy.reason, refused) {
+                (Some(reason), true) => reason.clone(),
+                _ => kind.into_owned(),
+            };
             span.set_status(Status::error(description));
         }
         span.end_with_timestamp(record.end);
