@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use genops_gateway::config;
 use genops_gateway::gateway::{Gateway, Generation};
 use genops_gateway::server;
-use genops_gateway::telemetry::Telemetry;
+use genops_gateway::telemetry::{Telemetry, TelemetrySettings};
 
 #[derive(Parser)]
 #[command(
@@ -83,6 +83,16 @@ fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
     for warning in &cfg.warnings {
         tracing::warn!("{warning}");
     }
+    let telemetry = match TelemetrySettings::from_config(&cfg.raw.telemetry, &|k| std::env::var(k).ok())
+        .map_err(|e| e.to_string())
+        .and_then(|s| Telemetry::init(&s).map_err(|e| e.to_string()))
+    {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("genops-gateway: telemetry: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let generation = match Generation::build(cfg) {
         Ok(g) => g,
         Err(errors) => {
@@ -93,7 +103,6 @@ fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let telemetry = Telemetry::disabled();
     let gateway = Arc::new(Gateway::new(generation, telemetry.clone()));
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));

@@ -39,7 +39,7 @@ impl ServeHttp for AdminApp {
             }
             "/metrics" => text(
                 200,
-                "text/plain; version=0.0.4; charset=utf-8",
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
                 self.gateway.telemetry.render_prometheus(),
             ),
             _ => text(
