@@ -38,7 +38,20 @@ impl Generation {
             .pricing
             .catalogs
             .iter()
-            .map(|c| config.resolve_path(c))
+            .map(|c| {
+                let resolved = config.resolve_path(c);
+                // The default `pricing/` next to a config that has none falls back to the
+                // catalog compiled into the binary (Catalog::load recognises the bare name).
+                let is_default = matches!(
+                    c.as_str(),
+                    "pricing" | "pricing/" | "./pricing" | "./pricing/"
+                );
+                if is_default && !resolved.exists() {
+                    PathBuf::from(c)
+                } else {
+                    resolved
+                }
+            })
             .collect();
         let catalog = match Catalog::load(&catalog_paths) {
             Ok(c) => c,

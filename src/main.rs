@@ -59,13 +59,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// JSON lines when stderr is not a terminal (containers, log shippers), readable text when it
+/// is; `GENOPS_LOG_FORMAT=json|text` decides explicitly.
 fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let json = match std::env::var("GENOPS_LOG_FORMAT").ok().as_deref() {
+        Some("json") => true,
+        Some("text") => false,
+        _ => !std::io::stderr().is_terminal(),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .init();
+    } else {
+        builder.init();
+    }
 }
 
 fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
@@ -83,16 +99,17 @@ fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
     for warning in &cfg.warnings {
         tracing::warn!("{warning}");
     }
-    let telemetry = match TelemetrySettings::from_config(&cfg.raw.telemetry, &|k| std::env::var(k).ok())
-        .map_err(|e| e.to_string())
-        .and_then(|s| Telemetry::init(&s).map_err(|e| e.to_string()))
-    {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("genops-gateway: telemetry: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let telemetry =
+        match TelemetrySettings::from_config(&cfg.raw.telemetry, &|k| std::env::var(k).ok())
+            .map_err(|e| e.to_string())
+            .and_then(|s| Telemetry::init(&s).map_err(|e| e.to_string()))
+        {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("genops-gateway: telemetry: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let generation = match Generation::build(cfg) {
         Ok(g) => g,
         Err(errors) => {

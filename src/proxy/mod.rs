@@ -1,5 +1,6 @@
 //! The pingora proxy: one request read top-down, each phase a call into the module owning it.
 
+pub mod access_log;
 pub mod body;
 pub mod ctx;
 pub mod forward;
@@ -68,6 +69,7 @@ impl ProxyHttp for GatewayProxy {
         ctx: &mut CallCtx,
     ) {
         ctx.record.end = SystemTime::now();
+        access_log::log_call(&ctx.record, ctx.span.as_ref());
         if let Some(span) = ctx.span.take() {
             self.gateway.telemetry.finish_call(span, &ctx.record);
         }
