@@ -1,3 +1,6 @@
 //! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
 
 pub mod context;
+pub mod keys;
+pub mod ratelimit;
+pub mod scope;
