@@ -2,4 +2,6 @@
 
 pub mod context;
 pub mod detectors;
+pub mod keys;
+pub mod ratelimit;
 pub mod scope;
