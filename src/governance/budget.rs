@@ -3,134 +3,24 @@
 //! The arithmetic that must be atomic lives in the [`LedgerStore`]; this module turns config
 //! into per-period [`BudgetLimit`]s and the store's answers into decisions, alerts and messages.
 
+mod def;
 mod downgrade;
+pub mod events;
 mod message;
 pub mod period;
 
-use std::collections::BTreeMap;
-
+pub use def::BudgetDef;
 pub use downgrade::Downgrade;
 pub use message::dollars;
 
-use crate::config::schema::{BudgetConfig, Enforcement, OnExhausted, Period, Scope};
+use crate::config::schema::{BudgetConfig, Scope};
 use crate::governance::clock::Clock;
 use crate::governance::context::GovernanceContext;
 use crate::ledger::{
-    BudgetKey, BudgetLimit, BudgetState, LedgerError, LedgerStore, Reservation, ReserveOutcome,
+    BudgetLimit, BudgetState, LedgerError, LedgerStore, Reservation, ReserveOutcome,
     ReserveRequest, SpendRecord,
 };
 use crate::record::{BudgetSnapshot, NanoUsd};
-
-/// One configured budget, with money and fractions already in nano-USD.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BudgetDef {
-    pub id: String,
-    pub scope: Scope,
-    pub limit: NanoUsd,
-    pub period: Period,
-    /// `enforcement: block`.
-    pub enforced: bool,
-    /// `on_exhausted: cut_stream`.
-    pub cut_stream: bool,
-    /// `alert_at` fractions, ascending, each with the consumption that reaches it.
-    alerts: Vec<(f64, NanoUsd)>,
-    downgrade: Option<DowngradeRule>,
-}
-
-#[derive(Clone, Debug, PartialEq)]
-struct DowngradeRule {
-    /// Consumed plus reserved at which the swap starts.
-    at: NanoUsd,
-    models: BTreeMap<String, String>,
-}
-
-/// Money from config: the only place a float becomes nano-USD. Negative and NaN become 0.
-fn nano(usd: f64) -> NanoUsd {
-    (usd * 1e9).round() as NanoUsd
-}
-
-/// The share `fraction` of `limit`, rounded to the nearest nano-USD.
-fn share(limit: NanoUsd, fraction: f64) -> NanoUsd {
-    (limit as f64 * fraction).round() as NanoUsd
-}
-
-impl BudgetDef {
-    fn from_config(config: &BudgetConfig) -> Self {
-        let limit = nano(config.limit_usd);
-        let mut alerts: Vec<(f64, NanoUsd)> = config
-            .alert_at
-            .iter()
-            .map(|&t| (t, share(limit, t)))
-            .collect();
-        alerts.sort_by(|a, b| a.0.total_cmp(&b.0));
-        BudgetDef {
-            id: config.id.clone(),
-            scope: config.scope.clone(),
-            limit,
-            period: config.period,
-            enforced: config.enforcement == Enforcement::Block,
-            cut_stream: config.on_exhausted == OnExhausted::CutStream,
-            alerts,
-            downgrade: config.downgrade.as_ref().map(|d| DowngradeRule {
-                at: share(limit, d.at),
-                models: d.models.clone(),
-            }),
-        }
-    }
-
-    /// Every attribute the scope names must equal the call's; `{}` matches every call.
-    pub fn matches(&self, ctx: &GovernanceContext) -> bool {
-        let s = &self.scope;
-        [
-            (&s.key, &ctx.key_name),
-            (&s.team, &ctx.team),
-            (&s.project, &ctx.project),
-            (&s.customer_id, &ctx.customer_id),
-            (&s.cost_center, &ctx.cost_center),
-            (&s.feature, &ctx.feature),
-            (&s.environment, &ctx.environment),
-        ]
-        .into_iter()
-        .all(|(wanted, actual)| wanted.is_none() || wanted == actual)
-    }
-
-    /// This budget in the period containing `now_ms`, as the store counts it.
-    pub fn limit_at(&self, now_ms: i64) -> BudgetLimit {
-        BudgetLimit {
-            key: BudgetKey {
-                budget_id: self.id.clone(),
-                period_start: period::start(self.period, now_ms),
-            },
-            limit: self.limit,
-            enforced: self.enforced,
-            cut_stream: self.cut_stream,
-            retain_secs: period::retain_secs(self.period),
-        }
-    }
-
-    pub fn period_name(&self) -> &'static str {
-        period::name(self.period)
-    }
-
-    /// The exceedance report for this budget at these counters.
-    fn exceeded(&self, state: &BudgetState) -> BudgetRefusal {
-        let resets_at = period::resets_at(self.period, state.key.period_start);
-        BudgetRefusal {
-            budget_id: self.id.clone(),
-            consumed: state.consumed,
-            limit: state.limit,
-            period: self.period_name(),
-            message: message::exhausted(
-                &self.id,
-                state.consumed,
-                state.limit,
-                period::phrase(self.period),
-                resets_at.as_deref(),
-            ),
-            resets_at,
-        }
-    }
-}
 
 /// A budget that refused a call (or, in warn mode, would have).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,11 +155,14 @@ impl Budgets {
                 estimate,
             }));
         }
+        // Every call holds at least one nano-USD, so an exhausted budget refuses even a call
+        // estimated free (an unpriced model) instead of letting it through.
+        let amount = estimate.max(1);
         let request = ReserveRequest {
             call_id: call_id.to_string(),
             budgets,
-            amount: estimate,
-            min_amount: min_amount.min(estimate),
+            amount,
+            min_amount: min_amount.clamp(1, amount),
         };
         match store.reserve(&request).await? {
             ReserveOutcome::Exhausted(state) => Ok(BudgetDecision::Refused(self.refusal(&state))),
@@ -347,7 +240,7 @@ impl Budgets {
         let alerts = states
             .iter()
             .filter_map(|s| Some((self.get(&s.key.budget_id)?, s)))
-            .flat_map(|(def, s)| crossed(def, s, actual))
+            .flat_map(|(def, s)| def.crossed(s, actual))
             .collect();
         Ok(SettleOutcome {
             snapshot: self.tightest(&states),
@@ -487,22 +380,6 @@ impl Budgets {
             })
             .collect())
     }
-}
-
-/// The thresholds this call's debit crossed: share before < threshold <= share after.
-fn crossed(def: &BudgetDef, state: &BudgetState, actual: NanoUsd) -> Vec<BudgetAlert> {
-    let before = state.consumed.saturating_sub(actual);
-    def.alerts
-        .iter()
-        .filter(|(_, at)| before < *at && *at <= state.consumed)
-        .map(|(threshold, _)| BudgetAlert {
-            budget_id: def.id.clone(),
-            threshold: *threshold,
-            consumed: state.consumed,
-            limit: state.limit,
-            period: def.period_name(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The budget engine over the memory ledger, with a manual clock: periods, messages, alerts.
 
 use super::*;
-use crate::config::schema::DowngradeConfig;
+use crate::config::schema::{DowngradeConfig, Enforcement, OnExhausted, Period};
 use crate::governance::clock::ManualClock;
 use crate::ledger::memory::MemoryLedger;
 
@@ -445,4 +445,36 @@ async fn admin_listing_shows_current_periods() {
         ("total", None)
     );
     assert_eq!(list[1].remaining, 0);
+}
+
+#[tokio::test]
+async fn an_exhausted_budget_refuses_even_a_free_call() {
+    let budgets = Budgets::new(&[config("b", 1.0, Period::Daily)]);
+    let store = MemoryLedger::new();
+    let ctx = GovernanceContext::default();
+    let now = clock("2026-11-29T10:00:00Z");
+    let free = admit(&budgets, &store, &ctx, 0, &now).await;
+    budgets.settle(&store, &free, 0, record()).await.unwrap();
+    spend(&budgets, &store, &ctx, USD, &now).await;
+    let r = refuse(&budgets, &store, &ctx, 0, &now).await;
+    assert_eq!(r.budget_id, "b");
+}
+
+#[tokio::test]
+async fn a_call_settles_into_the_period_it_started_in() {
+    let budgets = Budgets::new(&[config("m", 10.0, Period::Monthly)]);
+    let store = MemoryLedger::new();
+    let ctx = GovernanceContext::default();
+    let now = clock("2026-11-30T23:59:59Z");
+    let admission = admit(&budgets, &store, &ctx, USD, &now).await;
+    now.advance(2_000);
+    budgets
+        .settle(&store, &admission, USD, record())
+        .await
+        .unwrap();
+    let list = budgets.list(&store, &now).await.unwrap();
+    assert_eq!((list[0].consumed, list[0].reserved), (0, 0));
+    assert_eq!(list[0].resets_at.as_deref(), Some("2027-01-01T00:00:00Z"));
+    now.advance(-2_000);
+    assert_eq!(budgets.list(&store, &now).await.unwrap()[0].consumed, USD);
 }
