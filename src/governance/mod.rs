@@ -1,5 +1,7 @@
 //! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
 
+pub mod budget;
+pub mod clock;
 pub mod context;
 pub mod detectors;
 pub mod keys;

@@ -5,6 +5,11 @@
 
 use async_trait::async_trait;
 
+#[cfg(test)]
+pub mod conformance;
+pub mod memory;
+pub mod report;
+
 use crate::record::NanoUsd;
 
 /// One budget in one period: the unit the store counts against.
@@ -25,7 +30,8 @@ pub struct BudgetLimit {
     /// `on_exhausted: cut_stream`: admit with whatever room is left (at least the minimum) and
     /// let the stream be cut when it runs past it.
     pub cut_stream: bool,
-    /// Seconds the store should keep this period's counters (expiry for Redis keys).
+    /// Seconds the store should keep this period's counters (expiry for Redis keys); 0 means
+    /// keep them for good (period `total`).
     pub retain_secs: u64,
 }
 
