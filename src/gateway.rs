@@ -1,4 +1,5 @@
-//! The running gateway: one immutable generation per loaded config, swapped whole on reload.
+//! The running gateway: one immutable generation per loaded config, swapped whole on reload,
+//! beside the process-wide state that outlives reloads (ledger, keys, rate-limit counters).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +9,11 @@ use arc_swap::ArcSwap;
 use pingora::connectors::http::Connector;
 
 use crate::config::Config;
+use crate::governance::budget::Budgets;
+use crate::governance::clock::{Clock, SystemClock};
+use crate::governance::keys::KeyRing;
+use crate::governance::ratelimit::{RateLimitBackend, RateLimits};
+use crate::ledger::LedgerStore;
 use crate::pricing::Catalog;
 use crate::proxy::route::{Routes, Upstream};
 use crate::proxy::upstream::{Resolver, Timeouts};
@@ -18,13 +24,19 @@ pub struct Generation {
     pub config: Arc<Config>,
     pub routes: Routes,
     pub catalog: Arc<Catalog>,
+    pub budgets: Budgets,
+    pub rate_limits: RateLimits,
     pub timeouts: Timeouts,
     pub max_body_bytes: u64,
 }
 
 impl Generation {
-    /// Builds a generation, listing every problem found.
-    pub fn build(config: Config) -> Result<Generation, Vec<String>> {
+    /// Builds a generation, listing every problem found. `rate_backend` carries the counters
+    /// over from the previous generation.
+    pub fn build(
+        config: Config,
+        rate_backend: Arc<dyn RateLimitBackend>,
+    ) -> Result<Generation, Vec<String>> {
         let mut errors = Vec::new();
         let mut upstreams = Vec::new();
         for (name, p) in &config.raw.providers {
@@ -60,6 +72,9 @@ impl Generation {
                 Catalog::embedded()
             }
         };
+        errors.extend(crate::governance::ratelimit::validate(
+            &config.raw.rate_limits,
+        ));
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -69,9 +84,13 @@ impl Generation {
             first_byte: Duration::from_millis(limits.upstream_first_byte_timeout_ms),
             idle: Duration::from_millis(limits.upstream_idle_timeout_ms),
         };
+        let fail_open = config.raw.ledger.on_unavailable == crate::config::OnUnavailable::FailOpen;
         Ok(Generation {
             routes: Routes::new(upstreams, config.default_provider.as_deref()),
             catalog: Arc::new(catalog),
+            budgets: Budgets::new(&config.raw.budgets),
+            rate_limits: RateLimits::new(&config.raw.rate_limits, rate_backend)
+                .with_fail_open(fail_open),
             timeouts,
             max_body_bytes: limits.max_body_bytes,
             config: Arc::new(config),
@@ -85,15 +104,26 @@ pub struct Gateway {
     pub telemetry: Telemetry,
     pub connector: Connector,
     pub resolver: Resolver,
+    pub ledger: Arc<dyn LedgerStore>,
+    pub keys: Arc<KeyRing>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Gateway {
-    pub fn new(generation: Generation, telemetry: Telemetry) -> Gateway {
+    pub fn new(
+        generation: Generation,
+        telemetry: Telemetry,
+        ledger: Arc<dyn LedgerStore>,
+        keys: Arc<KeyRing>,
+    ) -> Gateway {
         Gateway {
             current: ArcSwap::from_pointee(generation),
             telemetry,
             connector: Connector::new(None),
             resolver: Resolver::default(),
+            ledger,
+            keys,
+            clock: Arc::new(SystemClock),
         }
     }
 }

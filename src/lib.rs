@@ -13,4 +13,5 @@ pub mod provider;
 pub mod proxy;
 pub mod record;
 pub mod server;
+pub mod startup;
 pub mod telemetry;

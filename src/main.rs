@@ -2,14 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
 use genops_gateway::config;
-use genops_gateway::gateway::{Gateway, Generation};
-use genops_gateway::server;
-use genops_gateway::telemetry::{Telemetry, TelemetrySettings};
+use genops_gateway::{server, startup};
 
 #[derive(Parser)]
 #[command(
@@ -96,34 +93,24 @@ fn serve(path: Option<PathBuf>, threads: Option<usize>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    for warning in &cfg.warnings {
-        tracing::warn!("{warning}");
-    }
-    let telemetry =
-        match TelemetrySettings::from_config(&cfg.raw.telemetry, &|k| std::env::var(k).ok())
-            .map_err(|e| e.to_string())
-            .and_then(|s| Telemetry::init(&s).map_err(|e| e.to_string()))
-        {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("genops-gateway: telemetry: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
-    let generation = match Generation::build(cfg) {
-        Ok(g) => g,
-        Err(errors) => {
-            eprintln!(
-                "genops-gateway: the configuration is invalid:\n{}",
-                errors.join("\n")
-            );
+    let runtime = match startup::background_runtime() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("genops-gateway: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let gateway = Arc::new(Gateway::new(generation, telemetry.clone()));
+    let gateway = match startup::build(cfg, &runtime) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("genops-gateway: cannot start:\n{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let threads =
         threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
-    server::run(gateway, threads);
-    telemetry.shutdown();
+    server::run(gateway.clone(), threads);
+    gateway.telemetry.shutdown();
+    drop(runtime);
     ExitCode::SUCCESS
 }

@@ -1,5 +1,6 @@
 //! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
 
+pub mod admit;
 pub mod budget;
 pub mod clock;
 pub mod context;
@@ -7,3 +8,4 @@ pub mod detectors;
 pub mod keys;
 pub mod ratelimit;
 pub mod scope;
+pub mod settle;

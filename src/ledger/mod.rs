@@ -8,6 +8,7 @@ use async_trait::async_trait;
 #[cfg(test)]
 pub mod conformance;
 pub mod memory;
+pub mod open;
 pub mod report;
 
 use crate::record::NanoUsd;

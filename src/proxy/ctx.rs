@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use crate::error::ErrorFormat;
 use crate::gateway::Generation;
+use crate::governance::admit::Admitted;
 use crate::proxy::route::Route;
 use crate::record::CallRecord;
 use crate::telemetry::CallSpan;
@@ -22,6 +23,10 @@ pub struct CallCtx {
     pub format: ErrorFormat,
     /// The metered request body as the caller sent it (for the tokenizer fallback).
     pub request_body: Bytes,
+    /// What governance holds for this call until it settles (reservation, rate-limit grant).
+    pub admitted: Option<Admitted>,
+    /// Headers the gateway adds to the response (rate limits, downgrade notice).
+    pub extra_headers: Vec<(&'static str, String)>,
 }
 
 impl CallCtx {
@@ -34,6 +39,8 @@ impl CallCtx {
             route: None,
             format: ErrorFormat::OpenAi,
             request_body: Bytes::new(),
+            admitted: None,
+            extra_headers: Vec::new(),
         }
     }
 }

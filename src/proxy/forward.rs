@@ -424,6 +424,9 @@ fn decorate(resp: &mut pingora::http::ResponseHeader, ctx: &CallCtx, with_cost: 
     if let Some(reason) = &ctx.record.policy.reason {
         headers::set_gateway_header(resp, "x-genops-policy-reason", reason);
     }
+    for (name, value) in &ctx.extra_headers {
+        headers::set_gateway_header(resp, name, value);
+    }
     if with_cost {
         if let Some(tokens) = &ctx.record.tokens {
             headers::set_gateway_header(resp, "x-genops-tokens-total", &tokens.total().to_string());

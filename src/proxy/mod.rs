@@ -17,11 +17,14 @@ use async_trait::async_trait;
 use pingora::prelude::*;
 use pingora::proxy::{ProxyHttp, Session};
 
+use crate::config::AuthMode;
 use crate::error::{ErrorFormat, GatewayError};
-use crate::gateway::Gateway;
-use crate::governance::context;
+use crate::gateway::{Gateway, Generation};
+use crate::governance::admit::{self, AdmitInput};
+use crate::governance::keys::{self, Secret};
+use crate::governance::{context, settle};
 use crate::provider::dispatch;
-use crate::record::CallRecord;
+use crate::record::{CallRecord, PolicyResult};
 use ctx::CallCtx;
 use forward::Outbound;
 
@@ -68,6 +71,9 @@ impl ProxyHttp for GatewayProxy {
         _e: Option<&pingora::Error>,
         ctx: &mut CallCtx,
     ) {
+        if let (Some(admitted), Some(generation)) = (ctx.admitted.take(), ctx.generation.clone()) {
+            settle::settle(&self.gateway, &generation, admitted, &mut ctx.record).await;
+        }
         ctx.record.end = SystemTime::now();
         access_log::log_call(&ctx.record, ctx.span.as_ref());
         if let Some(span) = ctx.span.take() {
@@ -106,7 +112,8 @@ async fn handle(
     ctx.record.provider_kind = Some(route.upstream.kind);
     ctx.record.operation = route.operation;
 
-    ctx.record.governance = context::from_headers(&session.req_header().headers)?;
+    let virtual_keys = generation.config.auth_mode == AuthMode::VirtualKeys;
+    ctx.record.governance = authenticate(gateway, session, virtual_keys, &route.upstream.name)?;
 
     let outbound = if route.operation.is_metered() {
         let body = body::read_bounded(session, generation.max_body_bytes).await?;
@@ -117,23 +124,97 @@ async fn handle(
             &body,
         )
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
-        ctx.request_body = body.clone();
-        let (upstream_body, injected_usage) =
-            dispatch::prepare_upstream_body(route.upstream.kind, route.operation, &facts, body);
         ctx.record.request = facts;
+        ctx.request_body = body.clone();
+        let admitted = decide(gateway, &generation, ctx, body.len()).await?;
+        ctx.admitted = Some(admitted);
+        let (upstream_body, injected_usage) = dispatch::prepare_upstream_body(
+            route.upstream.kind,
+            route.operation,
+            &ctx.record.request,
+            body,
+        );
         Outbound {
             body: Some(upstream_body),
             injected_usage,
-            strip_caller_credential: false,
+            strip_caller_credential: virtual_keys,
         }
     } else {
         Outbound {
             body: None,
             injected_usage: false,
-            strip_caller_credential: false,
+            strip_caller_credential: virtual_keys,
         }
     };
     ctx.record.policy.response_time = ctx.started.elapsed();
     ctx.route = Some(route.clone());
     forward::forward(session, ctx, gateway, &generation, &route, outbound).await
+}
+
+/// The caller's governance context: key-bound attributes first, then `x-genops-*` headers.
+fn authenticate(
+    gateway: &Gateway,
+    session: &Session,
+    virtual_keys: bool,
+    provider: &str,
+) -> Result<crate::governance::context::GovernanceContext, GatewayError> {
+    let req = session.req_header();
+    if !virtual_keys {
+        return context::from_headers(&req.headers);
+    }
+    let presented = keys::presented_key(&req.headers, req.uri.query());
+    let entry = gateway
+        .keys
+        .authenticate(presented.as_ref().map(Secret::expose))?;
+    entry.check_provider(provider)?;
+    let mut governance = entry.bind();
+    let mut contradicted = 0;
+    context::fill_from_headers(&mut governance, &req.headers, &mut contradicted)?;
+    if contradicted > 0 {
+        tracing::debug!(key = %entry.name, contradicted, "ignored x-genops headers contradicting the key");
+    }
+    Ok(governance)
+}
+
+/// Runs the admission step and records its outcome on the call.
+async fn decide(
+    gateway: &Gateway,
+    generation: &Generation,
+    ctx: &mut CallCtx,
+    body_len: usize,
+) -> Result<admit::Admitted, GatewayError> {
+    let Some(kind) = ctx.record.provider_kind else {
+        return Err(GatewayError::BadRequest("no provider".to_string()));
+    };
+    let input = AdmitInput {
+        call_id: &ctx.record.request_id,
+        kind,
+        operation: ctx.record.operation,
+        facts: &ctx.record.request,
+        body_len,
+        body: &ctx.request_body,
+        governance: &ctx.record.governance,
+    };
+    match admit::admit(gateway, generation, &input).await {
+        Ok(admitted) => {
+            let response_time = ctx.record.policy.response_time;
+            ctx.record.policy = admit::outcome_for(&admitted.warnings);
+            ctx.record.policy.response_time = response_time;
+            ctx.record.events.extend(admitted.events.iter().cloned());
+            ctx.extra_headers.extend(admitted.rate.headers.pairs());
+            Ok(admitted)
+        }
+        Err(refusal) => {
+            ctx.record.policy.result = refusal.result;
+            ctx.record.policy.name = Some(refusal.name);
+            ctx.record.policy.reason = Some(refusal.error.message());
+            if let Some(rate) = &refusal.rate {
+                ctx.extra_headers.extend(rate.headers.pairs());
+            }
+            if refusal.result == PolicyResult::Allowed {
+                ctx.record.policy.result = PolicyResult::Blocked;
+            }
+            Err(refusal.error)
+        }
+    }
 }

@@ -32,14 +32,20 @@ pub async fn refuse(session: &mut Session, ctx: &mut CallCtx, error: &GatewayErr
             headers::set_gateway_header(&mut resp, "x-genops-policy-reason", reason);
         }
     }
+    for (name, value) in &ctx.extra_headers {
+        headers::set_gateway_header(&mut resp, name, value);
+    }
     if let GatewayError::RateLimited {
         retry_after_secs, ..
     } = error
     {
         headers::set_gateway_header(&mut resp, "retry-after", &retry_after_secs.to_string());
     }
-    // The caller's body may be partly unread (e.g. 413): do not reuse the connection.
-    session.set_keepalive(None);
+    // The caller's body may be partly unread (e.g. 413, or refused before reading it): do not
+    // reuse the connection then.
+    if !session.downstream_session.is_body_done() {
+        session.set_keepalive(None);
+    }
     if session
         .write_response_header(Box::new(resp), false)
         .await
