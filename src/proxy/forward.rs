@@ -19,6 +19,7 @@ use crate::provider::Operation;
 use crate::proxy::ctx::CallCtx;
 use crate::proxy::headers::{self, UpstreamRequestPlan};
 use crate::proxy::route::Route;
+use crate::proxy::stream_guard::{self, StreamGuard};
 use crate::proxy::upstream;
 
 /// A non-streaming metered answer larger than this is relayed as it arrives, without the
@@ -111,7 +112,10 @@ pub async fn forward(
         &up.host,
     )
     .await?;
-    relay_response(session, ctx, generation, route, &mut conn, &outbound).await;
+    relay_response(
+        session, ctx, gateway, generation, route, &mut conn, &outbound,
+    )
+    .await;
     if conn.response_done() {
         gateway
             .connector
@@ -196,6 +200,7 @@ async fn exchange_once(
 async fn relay_response(
     session: &mut Session,
     ctx: &mut CallCtx,
+    gateway: &Gateway,
     generation: &Generation,
     route: &Route,
     conn: &mut HttpSession,
@@ -332,6 +337,12 @@ async fn relay_response(
         }
     }
     let mut error_body = BytesMut::new();
+    let mut guard = if streaming && status < 300 {
+        StreamGuard::for_call(ctx.admitted.as_ref())
+    } else {
+        None
+    };
+    let mut terminated: Option<&'static str> = None;
     while !client_gone {
         match conn.read_response_body().await {
             Ok(Some(chunk)) => {
@@ -344,6 +355,14 @@ async fn relay_response(
                 };
                 if !out.is_empty() && !write_chunk(session, ctx, out).await {
                     client_gone = true;
+                }
+                if let (Some(g), Some(m), Some(admitted)) =
+                    (guard.as_mut(), meter.as_ref(), ctx.admitted.as_mut())
+                {
+                    if let Some(reason) = g.check(gateway, generation, admitted, m).await {
+                        terminated = Some(reason);
+                        break;
+                    }
                 }
             }
             Ok(None) => break,
@@ -362,7 +381,21 @@ async fn relay_response(
         .as_mut()
         .map(ResponseMeter::on_end)
         .unwrap_or_default();
-    if let Some(kind) = upstream_failed {
+    if let Some(reason) = terminated {
+        ctx.record.stream_terminated = Some(reason.to_string());
+        let message = match reason {
+            stream_guard::BUDGET_EXHAUSTED => {
+                "the gateway ended this stream: the budget in scope is exhausted"
+            }
+            _ => "the gateway ended this stream because of a policy",
+        };
+        let event =
+            dispatch::stream_termination_event(route.upstream.kind, route.operation, message);
+        let mut joined = BytesMut::with_capacity(tail.len() + event.len());
+        joined.extend_from_slice(&tail);
+        joined.extend_from_slice(&event);
+        tail = joined.freeze();
+    } else if let Some(kind) = upstream_failed {
         ctx.record.error_type = Some(kind.to_string());
         if streaming && meter.is_some() {
             let event = dispatch::stream_termination_event(

@@ -8,6 +8,7 @@ pub mod headers;
 pub mod request_id;
 pub mod respond;
 pub mod route;
+pub mod stream_guard;
 pub mod upstream;
 
 use std::sync::Arc;
