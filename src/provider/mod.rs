@@ -1,6 +1,7 @@
 //! Provider wire formats: which operation a path is, how its request and response are read.
 
 pub mod anthropic;
+pub mod dispatch;
 pub mod gemini;
 pub mod openai;
 
