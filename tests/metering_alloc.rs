@@ -44,8 +44,16 @@ fn counts() -> (u64, u64) {
 fn measure(kind: ProviderKind, op: Operation, strip: bool, event: &str, n: usize) -> (u64, u64) {
     let stream: String = event.repeat(n);
     let warm: String = event.repeat(200);
-    let chunks: Vec<Bytes> = stream.as_bytes().chunks(301).map(Bytes::copy_from_slice).collect();
-    let warm_chunks: Vec<Bytes> = warm.as_bytes().chunks(301).map(Bytes::copy_from_slice).collect();
+    let chunks: Vec<Bytes> = stream
+        .as_bytes()
+        .chunks(301)
+        .map(Bytes::copy_from_slice)
+        .collect();
+    let warm_chunks: Vec<Bytes> = warm
+        .as_bytes()
+        .chunks(301)
+        .map(Bytes::copy_from_slice)
+        .collect();
     let mut m = ResponseMeter::new(kind, op, true, strip);
     for c in warm_chunks {
         drop(m.on_chunk(c));
@@ -69,21 +77,55 @@ const N: usize = 10_000;
 #[test]
 fn zero_allocations_per_content_delta_event() {
     for (name, kind, op, event) in [
-        ("openai chat", ProviderKind::Openai, Operation::ChatCompletions, OPENAI_DELTA),
-        ("anthropic", ProviderKind::Anthropic, Operation::Messages, ANTHROPIC_DELTA),
-        ("openai responses", ProviderKind::Openai, Operation::Responses, RESPONSES_DELTA),
-        ("gemini", ProviderKind::Gemini, Operation::StreamGenerateContent, GEMINI_DELTA),
+        (
+            "openai chat",
+            ProviderKind::Openai,
+            Operation::ChatCompletions,
+            OPENAI_DELTA,
+        ),
+        (
+            "anthropic",
+            ProviderKind::Anthropic,
+            Operation::Messages,
+            ANTHROPIC_DELTA,
+        ),
+        (
+            "openai responses",
+            ProviderKind::Openai,
+            Operation::Responses,
+            RESPONSES_DELTA,
+        ),
+        (
+            "gemini",
+            ProviderKind::Gemini,
+            Operation::StreamGenerateContent,
+            GEMINI_DELTA,
+        ),
     ] {
         let (allocs, reallocs) = measure(kind, op, false, event, N);
         println!("{name}: {allocs} allocations, {reallocs} reallocations over {N} events");
         assert_eq!(allocs, 0, "{name}: allocations per event");
-        assert!(reallocs <= 32, "{name}: {reallocs} reallocations is not amortised growth");
+        assert!(
+            reallocs <= 32,
+            "{name}: {reallocs} reallocations is not amortised growth"
+        );
     }
 }
 
 #[test]
 fn stripping_allocates_at_most_per_chunk_never_per_event() {
-    let (allocs, reallocs) = measure(ProviderKind::Openai, Operation::ChatCompletions, true, OPENAI_DELTA, N);
-    println!("openai chat, stripping: {allocs} allocations, {reallocs} reallocations over {N} events");
-    assert!(allocs < (N as u64) / 10, "{allocs} allocations for {N} events");
+    let (allocs, reallocs) = measure(
+        ProviderKind::Openai,
+        Operation::ChatCompletions,
+        true,
+        OPENAI_DELTA,
+        N,
+    );
+    println!(
+        "openai chat, stripping: {allocs} allocations, {reallocs} reallocations over {N} events"
+    );
+    assert!(
+        allocs < (N as u64) / 10,
+        "{allocs} allocations for {N} events"
+    );
 }

@@ -46,7 +46,12 @@ pub fn find_member(json: &[u8], key: &str) -> Option<Member> {
             } else {
                 (key_start, value_end)
             };
-            return Some(Member { key_start, value_start, value_end, remove });
+            return Some(Member {
+                key_start,
+                value_start,
+                value_end,
+                remove,
+            });
         }
         match next {
             b',' => {
@@ -161,9 +166,18 @@ mod tests {
 
     #[test]
     fn removes_members_anywhere() {
-        assert_eq!(remove(r#"{"a":1,"usage":null}"#, "usage").unwrap(), r#"{"a":1}"#);
-        assert_eq!(remove(r#"{"usage":null,"a":1}"#, "usage").unwrap(), r#"{"a":1}"#);
-        assert_eq!(remove(r#"{"a":1, "usage": null , "b":2}"#, "usage").unwrap(), r#"{"a":1, "b":2}"#);
+        assert_eq!(
+            remove(r#"{"a":1,"usage":null}"#, "usage").unwrap(),
+            r#"{"a":1}"#
+        );
+        assert_eq!(
+            remove(r#"{"usage":null,"a":1}"#, "usage").unwrap(),
+            r#"{"a":1}"#
+        );
+        assert_eq!(
+            remove(r#"{"a":1, "usage": null , "b":2}"#, "usage").unwrap(),
+            r#"{"a":1, "b":2}"#
+        );
         assert_eq!(remove(r#"{"usage":null}"#, "usage").unwrap(), "{}");
     }
 

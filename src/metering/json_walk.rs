@@ -145,8 +145,12 @@ pub fn append_json_str(raw: &RawValue, out: &mut String) -> bool {
             b'u' => {
                 let Some(hi) = hex4(bytes, i) else { break };
                 i += 4;
-                if (0xD800..0xDC00).contains(&hi) && bytes.get(i) == Some(&b'\\') && bytes.get(i + 1) == Some(&b'u') {
-                    if let Some(lo) = hex4(bytes, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo)) {
+                if (0xD800..0xDC00).contains(&hi)
+                    && bytes.get(i) == Some(&b'\\')
+                    && bytes.get(i + 1) == Some(&b'u')
+                {
+                    if let Some(lo) = hex4(bytes, i + 2).filter(|lo| (0xDC00..0xE000).contains(lo))
+                    {
                         i += 6;
                         let cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
                         char::from_u32(cp).unwrap_or('\u{FFFD}')

@@ -120,7 +120,12 @@ impl SseFramer {
     }
 
     /// `line` excludes its terminator; `end_abs` is just past the terminator.
-    fn process_line<F: FnMut(&SseEvent<'_>)>(&mut self, line: &[u8], end_abs: u64, on_event: &mut F) {
+    fn process_line<F: FnMut(&SseEvent<'_>)>(
+        &mut self,
+        line: &[u8],
+        end_abs: u64,
+        on_event: &mut F,
+    ) {
         let line_start = self.line_start;
         self.line_start = end_abs;
         if line.is_empty() {

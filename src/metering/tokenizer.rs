@@ -26,8 +26,26 @@ impl Encoding {
     pub fn for_model(model: &str) -> Encoding {
         let m = model.strip_prefix("ft:").unwrap_or(model);
         let m = m.rsplit('/').next().unwrap_or(m).to_ascii_lowercase();
-        let o200k = ["gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "gpt-oss", "chatgpt-4o", "o1", "o3", "o4", "codex"];
-        let cl100k = ["gpt-4", "gpt-3.5", "gpt-35", "text-embedding-", "davinci", "babbage"];
+        let o200k = [
+            "gpt-4o",
+            "gpt-4.1",
+            "gpt-4.5",
+            "gpt-5",
+            "gpt-oss",
+            "chatgpt-4o",
+            "o1",
+            "o3",
+            "o4",
+            "codex",
+        ];
+        let cl100k = [
+            "gpt-4",
+            "gpt-3.5",
+            "gpt-35",
+            "text-embedding-",
+            "davinci",
+            "babbage",
+        ];
         if o200k.iter().any(|p| m.starts_with(p)) {
             Encoding::O200k
         } else if cl100k.iter().any(|p| m.starts_with(p)) {
@@ -42,11 +60,15 @@ static O200K: OnceLock<Option<CoreBPE>> = OnceLock::new();
 static CL100K: OnceLock<Option<CoreBPE>> = OnceLock::new();
 
 fn o200k() -> Option<&'static CoreBPE> {
-    O200K.get_or_init(|| tiktoken_rs::o200k_base().ok()).as_ref()
+    O200K
+        .get_or_init(|| tiktoken_rs::o200k_base().ok())
+        .as_ref()
 }
 
 fn cl100k() -> Option<&'static CoreBPE> {
-    CL100K.get_or_init(|| tiktoken_rs::cl100k_base().ok()).as_ref()
+    CL100K
+        .get_or_init(|| tiktoken_rs::cl100k_base().ok())
+        .as_ref()
 }
 
 /// Builds both encoders now (~0.2 s each) so the first fallback count does not pay for it.
@@ -64,7 +86,9 @@ pub fn count_text(model: &str, text: &str) -> u64 {
     match Encoding::for_model(model) {
         Encoding::O200k => o200k().map_or_else(fallback, |b| b.count_ordinary(text) as u64),
         Encoding::Cl100k => cl100k().map_or_else(fallback, |b| b.count_ordinary(text) as u64),
-        Encoding::Estimate => cl100k().map_or_else(fallback, |b| estimate(b.count_ordinary(text) as u64)),
+        Encoding::Estimate => {
+            cl100k().map_or_else(fallback, |b| estimate(b.count_ordinary(text) as u64))
+        }
     }
 }
 
@@ -90,7 +114,10 @@ pub fn count_prompt(kind: ProviderKind, op: Operation, model: &str, request_body
             Encoding::O200k => o200k(),
             _ => cl100k(),
         };
-        bpe.map_or_else(|| (s.len() as u64).div_ceil(4), |b| b.count_ordinary(s) as u64)
+        bpe.map_or_else(
+            || (s.len() as u64).div_ceil(4),
+            |b| b.count_ordinary(s) as u64,
+        )
     };
     let n = match kind {
         ProviderKind::Openai => openai::prompt::count(op, request_body, &exact),
@@ -112,11 +139,17 @@ mod tests {
     fn picks_encodings() {
         assert_eq!(Encoding::for_model("gpt-4o-mini"), Encoding::O200k);
         assert_eq!(Encoding::for_model("o3-mini"), Encoding::O200k);
-        assert_eq!(Encoding::for_model("ft:gpt-4.1-nano:org::id"), Encoding::O200k);
+        assert_eq!(
+            Encoding::for_model("ft:gpt-4.1-nano:org::id"),
+            Encoding::O200k
+        );
         assert_eq!(Encoding::for_model("openai/gpt-5"), Encoding::O200k);
         assert_eq!(Encoding::for_model("gpt-4-turbo"), Encoding::Cl100k);
         assert_eq!(Encoding::for_model("gpt-3.5-turbo"), Encoding::Cl100k);
-        assert_eq!(Encoding::for_model("text-embedding-3-small"), Encoding::Cl100k);
+        assert_eq!(
+            Encoding::for_model("text-embedding-3-small"),
+            Encoding::Cl100k
+        );
         assert_eq!(Encoding::for_model("claude-sonnet-4-5"), Encoding::Estimate);
         assert_eq!(Encoding::for_model("gemini-2.5-flash"), Encoding::Estimate);
     }
@@ -134,8 +167,15 @@ mod tests {
         // OpenAI's cookbook accounting: 3 per message + role + content, +3 priming.
         let body = br#"{"model":"gpt-4o","messages":[{"role":"system","content":"You are helpful."},{"role":"user","name":"bob","content":[{"type":"text","text":"Hello world"},{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}"#;
         let t = |s: &str| count_text("gpt-4o", s);
-        let want = 3 + (3 + t("system") + t("You are helpful.")) + (3 + t("user") + t("Hello world") + t("bob") + 1);
-        let got = count_prompt(ProviderKind::Openai, Operation::ChatCompletions, "gpt-4o", body);
+        let want = 3
+            + (3 + t("system") + t("You are helpful."))
+            + (3 + t("user") + t("Hello world") + t("bob") + 1);
+        let got = count_prompt(
+            ProviderKind::Openai,
+            Operation::ChatCompletions,
+            "gpt-4o",
+            body,
+        );
         assert_eq!(got, want);
         assert!(got <= prompt_upper_bound_tokens(body.len()));
     }

@@ -16,7 +16,10 @@ pub fn final_counts(
     let u = &facts.usage;
     let (input, input_reported) = match u.input_tokens {
         Some(n) => (n, true),
-        None => (tokenizer::count_prompt(kind, op, model, request_body), false),
+        None => (
+            tokenizer::count_prompt(kind, op, model, request_body),
+            false,
+        ),
     };
     let (output, output_reported) = match (op, u.output_tokens) {
         (Operation::Embeddings, _) => (0, true),
@@ -43,43 +46,85 @@ mod tests {
     use super::*;
     use crate::metering::ReportedUsage;
 
-    const BODY: &[u8] = br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}],"stream":true}"#;
+    const BODY: &[u8] =
+        br#"{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say hi"}],"stream":true}"#;
 
     #[test]
     fn usage_wins_when_reported() {
         let facts = ResponseFacts {
-            usage: ReportedUsage { input_tokens: Some(10), output_tokens: Some(4), ..Default::default() },
+            usage: ReportedUsage {
+                input_tokens: Some(10),
+                output_tokens: Some(4),
+                ..Default::default()
+            },
             completion_text: "ignored".into(),
             ..Default::default()
         };
-        let c = final_counts(ProviderKind::Openai, Operation::ChatCompletions, Some("gpt-4o-mini"), BODY, &facts);
+        let c = final_counts(
+            ProviderKind::Openai,
+            Operation::ChatCompletions,
+            Some("gpt-4o-mini"),
+            BODY,
+            &facts,
+        );
         assert_eq!((c.input, c.output, c.source), (10, 4, TokenSource::Usage));
     }
 
     #[test]
     fn counts_what_is_missing() {
-        let facts = ResponseFacts { completion_text: "Hello world".into(), ..Default::default() };
-        let c = final_counts(ProviderKind::Openai, Operation::ChatCompletions, Some("gpt-4o-mini"), BODY, &facts);
+        let facts = ResponseFacts {
+            completion_text: "Hello world".into(),
+            ..Default::default()
+        };
+        let c = final_counts(
+            ProviderKind::Openai,
+            Operation::ChatCompletions,
+            Some("gpt-4o-mini"),
+            BODY,
+            &facts,
+        );
         assert_eq!(c.output, 2);
         assert!(c.input > 6);
         assert_eq!(c.source, TokenSource::Tokenizer);
 
         let facts = ResponseFacts {
-            usage: ReportedUsage { input_tokens: Some(1210), cache_read_input_tokens: Some(1000), ..Default::default() },
+            usage: ReportedUsage {
+                input_tokens: Some(1210),
+                cache_read_input_tokens: Some(1000),
+                ..Default::default()
+            },
             completion_text: "Hello world".into(),
             ..Default::default()
         };
-        let c = final_counts(ProviderKind::Anthropic, Operation::Messages, Some("claude-sonnet-4-5"), b"{}", &facts);
-        assert_eq!((c.input, c.output, c.cache_read_input, c.source), (1210, 3, 1000, TokenSource::Mixed));
+        let c = final_counts(
+            ProviderKind::Anthropic,
+            Operation::Messages,
+            Some("claude-sonnet-4-5"),
+            b"{}",
+            &facts,
+        );
+        assert_eq!(
+            (c.input, c.output, c.cache_read_input, c.source),
+            (1210, 3, 1000, TokenSource::Mixed)
+        );
     }
 
     #[test]
     fn embeddings_have_no_output() {
         let facts = ResponseFacts {
-            usage: ReportedUsage { input_tokens: Some(8), ..Default::default() },
+            usage: ReportedUsage {
+                input_tokens: Some(8),
+                ..Default::default()
+            },
             ..Default::default()
         };
-        let c = final_counts(ProviderKind::Openai, Operation::Embeddings, Some("text-embedding-3-small"), b"{}", &facts);
+        let c = final_counts(
+            ProviderKind::Openai,
+            Operation::Embeddings,
+            Some("text-embedding-3-small"),
+            b"{}",
+            &facts,
+        );
         assert_eq!((c.input, c.output, c.source), (8, 0, TokenSource::Usage));
     }
 }

@@ -56,7 +56,11 @@ pub fn prepare_upstream_body(
 
 /// Replaces the top-level `"model"` of a JSON body (policy downgrade). Gemini's model is in
 /// the path: use [`rewrite_model_in_path`]; its body is returned unchanged.
-pub fn rewrite_model(kind: ProviderKind, body: &[u8], new_model: &str) -> Result<Bytes, RequestError> {
+pub fn rewrite_model(
+    kind: ProviderKind,
+    body: &[u8],
+    new_model: &str,
+) -> Result<Bytes, RequestError> {
     match kind {
         ProviderKind::Gemini => Ok(Bytes::copy_from_slice(body)),
         _ => openai::request::rewrite_model(body, new_model),
@@ -71,7 +75,9 @@ pub fn rewrite_model_in_path(path: &str, new_model: &str) -> Option<String> {
 /// Whether a response `Content-Type` is a server-sent-events stream.
 pub fn is_event_stream(content_type: Option<&str>) -> bool {
     content_type.is_some_and(|ct| {
-        ct.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
+        ct.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/event-stream"))
     })
 }
 
@@ -88,8 +94,14 @@ pub struct ResponseMeter {
 }
 
 enum Mode {
-    Stream { framer: SseFramer, strip: Option<Strip> },
-    Body { buf: Vec<u8>, overflowed: bool },
+    Stream {
+        framer: SseFramer,
+        strip: Option<Strip>,
+    },
+    Body {
+        buf: Vec<u8>,
+        overflowed: bool,
+    },
 }
 
 /// Raw bytes held back until their events are complete, and the byte ranges to cut from them.
@@ -103,18 +115,34 @@ struct Strip {
 impl ResponseMeter {
     /// `streaming`: from the response Content-Type ([`is_event_stream`]).
     /// `strip_injected_usage`: the second value of [`prepare_upstream_body`].
-    pub fn new(kind: ProviderKind, op: Operation, streaming: bool, strip_injected_usage: bool) -> Self {
+    pub fn new(
+        kind: ProviderKind,
+        op: Operation,
+        streaming: bool,
+        strip_injected_usage: bool,
+    ) -> Self {
         let mode = if streaming {
             let strip = (strip_injected_usage && kind == ProviderKind::Openai).then(|| Strip {
                 held: BytesMut::new(),
                 held_start: 0,
                 cuts: Vec::new(),
             });
-            Mode::Stream { framer: SseFramer::new(), strip }
+            Mode::Stream {
+                framer: SseFramer::new(),
+                strip,
+            }
         } else {
-            Mode::Body { buf: Vec::new(), overflowed: false }
+            Mode::Body {
+                buf: Vec::new(),
+                overflowed: false,
+            }
         };
-        ResponseMeter { kind, op, facts: ResponseFacts::default(), mode }
+        ResponseMeter {
+            kind,
+            op,
+            facts: ResponseFacts::default(),
+            mode,
+        }
     }
 
     /// Reads a body chunk; returns the bytes to send downstream now (the same `Bytes` unless
@@ -133,13 +161,19 @@ impl ResponseMeter {
                 }
                 chunk
             }
-            Mode::Stream { framer, strip: None } => {
+            Mode::Stream {
+                framer,
+                strip: None,
+            } => {
                 framer.feed(&chunk, &mut |ev| {
                     read_event(kind, op, ev, facts);
                 });
                 chunk
             }
-            Mode::Stream { framer, strip: Some(strip) } => {
+            Mode::Stream {
+                framer,
+                strip: Some(strip),
+            } => {
                 strip.held.extend_from_slice(&chunk);
                 let cuts = &mut strip.cuts;
                 framer.feed(&chunk, &mut |ev| {
@@ -165,13 +199,19 @@ impl ResponseMeter {
                 *buf = Vec::new();
                 Bytes::new()
             }
-            Mode::Stream { framer, strip: None } => {
+            Mode::Stream {
+                framer,
+                strip: None,
+            } => {
                 framer.finish(&mut |ev| {
                     read_event(kind, op, ev, facts);
                 });
                 Bytes::new()
             }
-            Mode::Stream { framer, strip: Some(strip) } => {
+            Mode::Stream {
+                framer,
+                strip: Some(strip),
+            } => {
                 let cuts = &mut strip.cuts;
                 framer.finish(&mut |ev| {
                     if read_event(kind, op, ev, facts) == openai::stream::ChunkKind::UsageOnly {
@@ -320,7 +360,9 @@ pub fn error_type_from_body(kind: ProviderKind, body: &[u8]) -> Option<String> {
     match kind {
         ProviderKind::Openai => pick(&["code", "type"]),
         ProviderKind::Anthropic => pick(&["type"]),
-        ProviderKind::Gemini => pick(&["status"]).or_else(|| err.get("code").map(|c| c.to_string())),
+        ProviderKind::Gemini => {
+            pick(&["status"]).or_else(|| err.get("code").map(|c| c.to_string()))
+        }
     }
 }
 
@@ -344,15 +386,27 @@ mod tests {
             Some("context_length_exceeded")
         );
         assert_eq!(
-            error_type_from_body(k, br#"{"error":{"message":"x","type":"rate_limit_error","code":null}}"#).as_deref(),
+            error_type_from_body(
+                k,
+                br#"{"error":{"message":"x","type":"rate_limit_error","code":null}}"#
+            )
+            .as_deref(),
             Some("rate_limit_error")
         );
         assert_eq!(
-            error_type_from_body(ProviderKind::Anthropic, br#"{"type":"error","error":{"type":"overloaded_error","message":"x"}}"#).as_deref(),
+            error_type_from_body(
+                ProviderKind::Anthropic,
+                br#"{"type":"error","error":{"type":"overloaded_error","message":"x"}}"#
+            )
+            .as_deref(),
             Some("overloaded_error")
         );
         assert_eq!(
-            error_type_from_body(ProviderKind::Gemini, br#"[{"error":{"code":400,"message":"x","status":"INVALID_ARGUMENT"}}]"#).as_deref(),
+            error_type_from_body(
+                ProviderKind::Gemini,
+                br#"[{"error":{"code":400,"message":"x","status":"INVALID_ARGUMENT"}}]"#
+            )
+            .as_deref(),
             Some("INVALID_ARGUMENT")
         );
     }
@@ -374,7 +428,12 @@ mod tests {
 
     #[test]
     fn body_mode_buffers_and_parses_at_end() {
-        let mut m = ResponseMeter::new(ProviderKind::Openai, Operation::ChatCompletions, false, false);
+        let mut m = ResponseMeter::new(
+            ProviderKind::Openai,
+            Operation::ChatCompletions,
+            false,
+            false,
+        );
         let body = br#"{"id":"a","choices":[{"message":{"content":"hi"},"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1}}"#;
         let c = Bytes::from_static(body);
         assert_eq!(m.on_chunk(c.slice(..10)), c.slice(..10));

@@ -32,7 +32,9 @@ impl Usage {
             || self.cache_creation_input_tokens.is_some()
         {
             let read = self.cache_read_input_tokens.or(out.cache_read_input_tokens);
-            let created = self.cache_creation_input_tokens.or(out.cache_creation_input_tokens);
+            let created = self
+                .cache_creation_input_tokens
+                .or(out.cache_creation_input_tokens);
             let uncached = self.input_tokens.or(uncached_prev).unwrap_or(0);
             out.input_tokens = Some(uncached + read.unwrap_or(0) + created.unwrap_or(0));
             out.cache_read_input_tokens = read;
@@ -48,7 +50,11 @@ impl Usage {
 
 /// Reads one SSE event's data.
 pub fn on_event(data: &[u8], facts: &mut ResponseFacts) {
-    let mut ev = Event { facts, kind: None, streaming: true };
+    let mut ev = Event {
+        facts,
+        kind: None,
+        streaming: true,
+    };
     if read_object(data, &mut ev).is_ok() {
         match ev.kind.map(|k| k.get()) {
             Some("\"message_stop\"") => ev.facts.complete = true,
@@ -62,7 +68,11 @@ pub fn on_event(data: &[u8], facts: &mut ResponseFacts) {
 
 /// Reads a whole (non-streaming) message or error body.
 pub fn parse_body(body: &[u8], facts: &mut ResponseFacts) {
-    let mut ev = Event { facts, kind: None, streaming: false };
+    let mut ev = Event {
+        facts,
+        kind: None,
+        streaming: false,
+    };
     let ok = read_object(body, &mut ev).is_ok();
     facts.complete = ok && facts.stream_error_type.is_none();
 }
@@ -79,12 +89,17 @@ impl<'de> Fields<'de> for Event<'de, '_> {
         match key {
             "type" => self.kind = Some(raw(map)?),
             "message" => {
-                let mut m = Event { facts: &mut *self.facts, kind: None, streaming: false };
-                m.streaming = self.streaming;
+                let mut m = Event {
+                    facts: &mut *self.facts,
+                    kind: None,
+                    streaming: self.streaming,
+                };
                 map.next_value_seed(Obj(&mut MessageObj(&mut m)))?;
             }
             "delta" => map.next_value_seed(Obj(&mut Delta(self.facts)))?,
-            "content_block" => map.next_value_seed(Obj(&mut Block(&mut self.facts.completion_text)))?,
+            "content_block" => {
+                map.next_value_seed(Obj(&mut Block(&mut self.facts.completion_text)))?
+            }
             // `message_delta`'s usage: cumulative output.
             "usage" => {
                 if let Some(u) = map.next_value::<Option<Usage>>()? {
@@ -198,7 +213,10 @@ mod tests {
     #[test]
     fn reads_error_event_and_bodies() {
         let mut f = ResponseFacts::default();
-        on_event(br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#, &mut f);
+        on_event(
+            br#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            &mut f,
+        );
         assert_eq!(f.stream_error_type.as_deref(), Some("overloaded_error"));
 
         let mut f = ResponseFacts::default();

@@ -46,7 +46,12 @@ pub fn model_from_path(path: &str) -> Option<&str> {
 pub fn rewrite_model_in_path(path: &str, new_model: &str) -> Option<String> {
     let old = model_from_path(path)?;
     let colon = path.find(&format!("{old}:"))?;
-    Some(format!("{}{}{}", &path[..colon], new_model, &path[colon + old.len()..]))
+    Some(format!(
+        "{}{}{}",
+        &path[..colon],
+        new_model,
+        &path[colon + old.len()..]
+    ))
 }
 
 #[cfg(test)]
@@ -65,7 +70,11 @@ mod tests {
         assert!(f.stream);
         assert_eq!(f.max_tokens, Some(100));
         assert_eq!(
-            rewrite_model_in_path("/v1beta/models/gemini-2.5-pro:generateContent?x=1", "gemini-2.5-flash").as_deref(),
+            rewrite_model_in_path(
+                "/v1beta/models/gemini-2.5-pro:generateContent?x=1",
+                "gemini-2.5-flash"
+            )
+            .as_deref(),
             Some("/v1beta/models/gemini-2.5-flash:generateContent?x=1")
         );
         assert!(parse(Operation::GenerateContent, "/v1beta/models", b"{}").is_err());

@@ -66,7 +66,11 @@ fn responses(v: &Value, count: &dyn Fn(&str) -> u64) -> u64 {
 pub fn content(c: &Value, count: &dyn Fn(&str) -> u64) -> u64 {
     match c {
         Value::String(s) => count(s),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).map(count).sum(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .map(count)
+            .sum(),
         _ => 0,
     }
 }

@@ -117,7 +117,6 @@ pub fn rewrite_model(body: &[u8], new_model: &str) -> Result<Bytes, RequestError
     Ok(out.freeze())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,9 +132,19 @@ mod tests {
         assert!(f.stream && f.caller_requested_usage);
         assert_eq!(f.max_tokens, Some(50));
         assert_eq!(f.top_p, Some(1.0));
-        assert!(matches!(parse(Operation::ChatCompletions, b"{\"messages\":[]}"), Err(RequestError::MissingField("model"))));
-        let e = parse(Operation::ChatCompletions, br#"{"model":"m","max_tokens":"x"}"#).unwrap_err();
-        assert!(e.to_string().contains("max_tokens") || e.to_string().contains("invalid type"), "{e}");
+        assert!(matches!(
+            parse(Operation::ChatCompletions, b"{\"messages\":[]}"),
+            Err(RequestError::MissingField("model"))
+        ));
+        let e = parse(
+            Operation::ChatCompletions,
+            br#"{"model":"m","max_tokens":"x"}"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("max_tokens") || e.to_string().contains("invalid type"),
+            "{e}"
+        );
         assert!(parse(Operation::ChatCompletions, b"{not json").is_err());
     }
 
@@ -143,8 +152,13 @@ mod tests {
     fn injects_by_splice_or_round_trip() {
         let (b, inj) = inject_usage(Bytes::from_static(br#"{"model":"m","stream":true}"#));
         assert!(inj);
-        assert_eq!(&b[..], br#"{"stream_options":{"include_usage":true},"model":"m","stream":true}"#);
-        let (b, inj) = inject_usage(Bytes::from_static(br#"{"model":"m","stream_options":{"include_usage":false}}"#));
+        assert_eq!(
+            &b[..],
+            br#"{"stream_options":{"include_usage":true},"model":"m","stream":true}"#
+        );
+        let (b, inj) = inject_usage(Bytes::from_static(
+            br#"{"model":"m","stream_options":{"include_usage":false}}"#,
+        ));
         assert!(inj);
         let v: serde_json::Value = serde_json::from_slice(&b).unwrap();
         assert_eq!(v["stream_options"]["include_usage"], true);
@@ -153,7 +167,14 @@ mod tests {
 
     #[test]
     fn rewrites_model_in_place() {
-        let b = rewrite_model(br#"{"messages":[{"model":"x"}], "model" : "gpt-4o","n":1}"#, "gpt-4o-mini").unwrap();
-        assert_eq!(&b[..], br#"{"messages":[{"model":"x"}], "model" : "gpt-4o-mini","n":1}"#);
+        let b = rewrite_model(
+            br#"{"messages":[{"model":"x"}], "model" : "gpt-4o","n":1}"#,
+            "gpt-4o-mini",
+        )
+        .unwrap();
+        assert_eq!(
+            &b[..],
+            br#"{"messages":[{"model":"x"}], "model" : "gpt-4o-mini","n":1}"#
+        );
     }
 }

@@ -67,7 +67,11 @@ struct Chunk<'f> {
 
 impl<'f> Chunk<'f> {
     fn new(facts: &'f mut ResponseFacts) -> Self {
-        Chunk { facts, choices: None, usage_present: false }
+        Chunk {
+            facts,
+            choices: None,
+            usage_present: false,
+        }
     }
 }
 
@@ -96,7 +100,9 @@ struct Choice<'f>(&'f mut ResponseFacts);
 impl<'de> Fields<'de> for Choice<'_> {
     fn field<A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
         match key {
-            "delta" | "message" => map.next_value_seed(Obj(&mut Message(&mut self.0.completion_text)))?,
+            "delta" | "message" => {
+                map.next_value_seed(Obj(&mut Message(&mut self.0.completion_text)))?
+            }
             "text" => {
                 append_json_str(raw(map)?, &mut self.0.completion_text);
             }
@@ -157,11 +163,18 @@ struct ResponsesEvent<'de, 'f> {
 
 impl<'de, 'f> ResponsesEvent<'de, 'f> {
     fn new(facts: &'f mut ResponseFacts) -> Self {
-        ResponsesEvent { facts, kind: None, delta: None, code: None }
+        ResponsesEvent {
+            facts,
+            kind: None,
+            delta: None,
+            code: None,
+        }
     }
 
     fn finish(self) {
-        let Some(kind) = self.kind.map(|k| k.get()) else { return };
+        let Some(kind) = self.kind.map(|k| k.get()) else {
+            return;
+        };
         match kind {
             "\"response.output_text.delta\""
             | "\"response.refusal.delta\""

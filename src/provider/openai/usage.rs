@@ -32,9 +32,14 @@ impl Usage {
         }
         out.input_tokens = input;
         out.output_tokens = self.completion_tokens.or(self.output_tokens);
-        let input_details = self.prompt_tokens_details.as_ref().or(self.input_tokens_details.as_ref());
-        let output_details =
-            self.completion_tokens_details.as_ref().or(self.output_tokens_details.as_ref());
+        let input_details = self
+            .prompt_tokens_details
+            .as_ref()
+            .or(self.input_tokens_details.as_ref());
+        let output_details = self
+            .completion_tokens_details
+            .as_ref()
+            .or(self.output_tokens_details.as_ref());
         out.cache_read_input_tokens = input_details.and_then(|d| d.cached_tokens);
         out.reasoning_output_tokens = output_details.and_then(|d| d.reasoning_tokens);
     }
