@@ -312,7 +312,9 @@ pub fn stream_termination_event(kind: ProviderKind, op: Operation, message: &str
 ///
 /// - OpenAI chat / completions: `data: {"error":{...}}` — the OpenAI SDKs raise `APIError`
 ///   for a chunk with an `error` member — then `data: [DONE]`.
-/// - OpenAI Responses: an `event: error` with the Responses `error` event body.
+/// - OpenAI Responses: an `event: error` with the Responses `error` event body, plus an
+///   `error` member so the Python SDK (which raises `APIError` on any event whose data has an
+///   `error` mapping) raises instead of yielding a typed error event.
 /// - Anthropic: `event: error` — the SDKs raise on it.
 /// - Gemini: a chunk with Google's `error` object.
 pub fn stream_termination_event_typed(
@@ -325,7 +327,7 @@ pub fn stream_termination_event_typed(
     let m = json_str(message);
     let s = match (kind, op) {
         (ProviderKind::Openai, Operation::Responses) => format!(
-            "event: error\ndata: {{\"type\":\"error\",\"code\":{t},\"message\":{m},\"param\":null}}\n\n"
+            "event: error\ndata: {{\"type\":\"error\",\"code\":{t},\"message\":{m},\"param\":null,\"error\":{{\"type\":{t},\"code\":{t},\"message\":{m}}}}}\n\n"
         ),
         (ProviderKind::Openai, _) => format!(
             "data: {{\"error\":{{\"message\":{m},\"type\":{t},\"param\":null,\"code\":{t}}}}}\n\ndata: [DONE]\n\n"
@@ -441,5 +443,70 @@ mod tests {
         assert!(m.on_end().is_empty());
         assert_eq!(m.facts().usage.output_tokens, Some(1));
         assert_eq!(m.output_chars(), 2);
+    }
+
+    #[test]
+    fn injects_usage_only_when_the_caller_did_not_ask() {
+        let k = ProviderKind::Openai;
+        let op = Operation::ChatCompletions;
+        let body = br#"{"model":"gpt-4o-mini","messages":[],"stream":true}"#;
+        let facts = parse_request(k, op, "/v1/chat/completions", body).unwrap();
+        let (b, injected) = prepare_upstream_body(k, op, &facts, Bytes::from_static(body));
+        assert!(injected);
+        assert!(b.starts_with(br#"{"stream_options":{"include_usage":true},"model""#));
+
+        let body =
+            br#"{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true}}"#;
+        let facts = parse_request(k, op, "/v1/chat/completions", body).unwrap();
+        assert!(!prepare_upstream_body(k, op, &facts, Bytes::from_static(body)).1);
+
+        let body = br#"{"model":"gpt-4o-mini","stream":false}"#;
+        let facts = parse_request(k, op, "/v1/chat/completions", body).unwrap();
+        assert!(!prepare_upstream_body(k, op, &facts, Bytes::from_static(body)).1);
+
+        let a = ProviderKind::Anthropic;
+        let body = br#"{"model":"claude-haiku-4-5","max_tokens":10,"stream":true,"messages":[]}"#;
+        let facts = parse_request(a, Operation::Messages, "/v1/messages", body).unwrap();
+        assert_eq!(facts.max_tokens, Some(10));
+        assert!(!prepare_upstream_body(a, Operation::Messages, &facts, Bytes::from_static(body)).1);
+        assert!(parse_request(
+            a,
+            Operation::Messages,
+            "/v1/messages",
+            b"{\"max_tokens\":1}"
+        )
+        .is_err());
+        assert!(parse_request(k, Operation::Other, "/v1/models", b"").is_ok());
+    }
+
+    #[test]
+    fn rewrites_model_for_json_formats() {
+        let b = rewrite_model(
+            ProviderKind::Anthropic,
+            br#"{"model":"claude-opus-4-1","max_tokens":5}"#,
+            "claude-haiku-4-5",
+        )
+        .unwrap();
+        assert_eq!(&b[..], br#"{"model":"claude-haiku-4-5","max_tokens":5}"#);
+        assert!(rewrite_model(ProviderKind::Openai, b"{}", "x").is_err());
+    }
+
+    #[test]
+    fn gemini_generate_content_body() {
+        let mut m = ResponseMeter::new(
+            ProviderKind::Gemini,
+            Operation::GenerateContent,
+            false,
+            false,
+        );
+        m.on_chunk(Bytes::from_static(br#"{"candidates":[{"content":{"parts":[{"text":"Hi"}],"role":"model"},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":4,"candidatesTokenCount":1,"totalTokenCount":5},"modelVersion":"gemini-2.5-pro"}"#));
+        m.on_end();
+        let f = m.into_facts();
+        assert_eq!(
+            (f.usage.input_tokens, f.usage.output_tokens),
+            (Some(4), Some(1))
+        );
+        assert_eq!(f.completion_text, "Hi");
+        assert!(f.complete);
     }
 }

@@ -16,8 +16,8 @@ pub fn count(body: &[u8], count: &dyn Fn(&str) -> u64) -> u64 {
     for m in v["messages"].as_array().into_iter().flatten() {
         n += TOKENS_PER_MESSAGE + blocks(&m["content"], count);
     }
-    if let Some(t) = v["tools"].as_array().filter(|t| !t.is_empty()) {
-        n += count(&Value::Array(t.clone()).to_string());
+    if v["tools"].as_array().is_some_and(|t| !t.is_empty()) {
+        n += count(&v["tools"].to_string());
     }
     n
 }
