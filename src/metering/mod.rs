@@ -3,6 +3,12 @@
 //! The provider modules (`provider::*::{request,stream}`) fill these types; pricing, the ledger,
 //! governance and telemetry read them.
 
+pub mod json_scan;
+pub mod json_walk;
+pub mod sse;
+pub mod tokenizer;
+pub mod tokens;
+
 /// What the gateway understood of a metered request body.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RequestFacts {

@@ -1,1 +1,5 @@
-//! anthropic wire format.
+//! Anthropic Messages wire format: requests, event streams, bodies.
+
+pub mod prompt;
+pub mod request;
+pub mod stream;
