@@ -1,5 +1,6 @@
 //! Who is calling and what they may do: keys, context, policies, budgets, rate limits.
 
 pub mod context;
-pub mod scope;
 pub mod detectors;
+pub mod policy;
+pub mod scope;
