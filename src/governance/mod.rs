@@ -6,6 +6,7 @@ pub mod clock;
 pub mod context;
 pub mod detectors;
 pub mod keys;
+pub mod policy;
 pub mod ratelimit;
 pub mod scope;
 pub mod settle;

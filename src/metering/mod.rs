@@ -6,8 +6,6 @@
 pub mod json_scan;
 pub mod json_walk;
 pub mod sse;
-pub mod tokenizer;
-pub mod tokens;
 
 /// What the gateway understood of a metered request body.
 #[derive(Clone, Debug, Default, PartialEq)]
