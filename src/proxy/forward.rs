@@ -15,7 +15,7 @@ use crate::accounting;
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, Generation};
 use crate::provider::dispatch::{self, ResponseMeter};
-use crate::provider::Operation;
+use crate::provider::{Operation, ProviderKind};
 use crate::proxy::ctx::CallCtx;
 use crate::proxy::headers::{self, UpstreamRequestPlan};
 use crate::proxy::route::Route;
@@ -398,11 +398,7 @@ async fn relay_response(
     } else if let Some(kind) = upstream_failed {
         ctx.record.error_type = Some(kind.to_string());
         if streaming && meter.is_some() {
-            let event = dispatch::stream_termination_event(
-                route.upstream.kind,
-                route.operation,
-                "the upstream connection failed before the response was complete",
-            );
+            let event = upstream_failure_event(route);
             let mut joined = BytesMut::with_capacity(tail.len() + event.len());
             joined.extend_from_slice(&tail);
             joined.extend_from_slice(&event);
@@ -424,6 +420,28 @@ async fn relay_response(
             .get_or_insert_with(|| "client_closed".to_string());
     }
     finish_metering(ctx, generation, meter);
+}
+
+/// An error event telling the caller's SDK the provider's stream broke off. Unlike a gateway
+/// cut-off it carries no `[DONE]`: the stream did not end cleanly and must not look as if it had.
+fn upstream_failure_event(route: &Route) -> Bytes {
+    let error_type = match route.upstream.kind {
+        ProviderKind::Openai => "upstream_error",
+        ProviderKind::Anthropic => "api_error",
+        ProviderKind::Gemini => "UNAVAILABLE",
+    };
+    let event = dispatch::stream_termination_event_typed(
+        route.upstream.kind,
+        route.operation,
+        error_type,
+        "the upstream connection failed before the response was complete",
+    );
+    const DONE: &[u8] = b"data: [DONE]\n\n";
+    if event.ends_with(DONE) {
+        event.slice(..event.len() - DONE.len())
+    } else {
+        event
+    }
 }
 
 fn finish_metering(ctx: &mut CallCtx, generation: &Generation, meter: Option<ResponseMeter>) {
