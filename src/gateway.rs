@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::governance::budget::Budgets;
 use crate::governance::clock::{Clock, SystemClock};
 use crate::governance::keys::KeyRing;
+use crate::governance::policy::PolicyEngine;
 use crate::governance::ratelimit::{RateLimitBackend, RateLimits};
 use crate::ledger::LedgerStore;
 use crate::pricing::Catalog;
@@ -25,6 +26,7 @@ pub struct Generation {
     pub routes: Routes,
     pub catalog: Arc<Catalog>,
     pub budgets: Budgets,
+    pub policies: PolicyEngine,
     pub rate_limits: RateLimits,
     pub timeouts: Timeouts,
     pub max_body_bytes: u64,
@@ -75,6 +77,10 @@ impl Generation {
         errors.extend(crate::governance::ratelimit::validate(
             &config.raw.rate_limits,
         ));
+        let policies = PolicyEngine::compile(&config.policy_rules).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            PolicyEngine::default()
+        });
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -89,6 +95,7 @@ impl Generation {
             routes: Routes::new(upstreams, config.default_provider.as_deref()),
             catalog: Arc::new(catalog),
             budgets: Budgets::new(&config.raw.budgets),
+            policies,
             rate_limits: RateLimits::new(&config.raw.rate_limits, rate_backend)
                 .with_fail_open(fail_open),
             timeouts,

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod clock;
 pub mod context;
 pub mod detectors;
+pub mod downgrade;
 pub mod keys;
 pub mod policy;
 pub mod ratelimit;

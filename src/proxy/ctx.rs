@@ -8,6 +8,7 @@ use bytes::Bytes;
 use crate::error::ErrorFormat;
 use crate::gateway::Generation;
 use crate::governance::admit::Admitted;
+use crate::governance::policy::ResponseGuard;
 use crate::proxy::route::Route;
 use crate::record::CallRecord;
 use crate::telemetry::CallSpan;
@@ -27,6 +28,8 @@ pub struct CallCtx {
     pub admitted: Option<Admitted>,
     /// Headers the gateway adds to the response (rate limits, downgrade notice).
     pub extra_headers: Vec<(&'static str, String)>,
+    /// Content rules that watch the completion (`on: [response]`).
+    pub response_guard: Option<ResponseGuard>,
 }
 
 impl CallCtx {
@@ -41,6 +44,7 @@ impl CallCtx {
             request_body: Bytes::new(),
             admitted: None,
             extra_headers: Vec::new(),
+            response_guard: None,
         }
     }
 }

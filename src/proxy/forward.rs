@@ -18,6 +18,7 @@ use crate::provider::dispatch::{self, ResponseMeter};
 use crate::provider::{Operation, ProviderKind};
 use crate::proxy::ctx::CallCtx;
 use crate::proxy::headers::{self, UpstreamRequestPlan};
+use crate::proxy::respond;
 use crate::proxy::route::Route;
 use crate::proxy::stream_guard::{self, StreamGuard};
 use crate::proxy::upstream;
@@ -261,6 +262,21 @@ async fn relay_response(
                     m.into_facts(),
                 );
             }
+            // A whole completion can still be withheld when a content rule blocks it.
+            if let Some(rg) = ctx.response_guard.as_mut() {
+                let text = std::mem::take(&mut ctx.record.response.completion_text);
+                if let Some(hit) = rg.push(&text) {
+                    record_guard_hit(ctx, &hit);
+                }
+                ctx.record.response.completion_text = text;
+            }
+            finish_response_guard(ctx);
+            if ctx.record.policy.result == crate::record::PolicyResult::Blocked {
+                let reason = ctx.record.policy.reason.clone().unwrap_or_default();
+                ctx.record.stream_terminated = Some(stream_guard::POLICY.to_string());
+                respond::refuse(session, ctx, &GatewayError::PolicyViolation(reason)).await;
+                return;
+            }
             let total: usize = pending.iter().map(Bytes::len).sum();
             let Ok(mut resp) = headers::downstream_response(&upstream_resp, true, is_h2) else {
                 return;
@@ -343,6 +359,7 @@ async fn relay_response(
         None
     };
     let mut terminated: Option<&'static str> = None;
+    let mut scanned = 0usize;
     while !client_gone {
         match conn.read_response_body().await {
             Ok(Some(chunk)) => {
@@ -353,6 +370,19 @@ async fn relay_response(
                     Some(m) => m.on_chunk(chunk),
                     None => chunk,
                 };
+                // Content rules see the completion before the caller does.
+                if let (Some(rg), Some(m)) = (ctx.response_guard.as_mut(), meter.as_ref()) {
+                    let text = &m.facts().completion_text;
+                    if text.len() > scanned {
+                        let hit = rg.push(&text[scanned..]);
+                        scanned = text.len();
+                        if let Some(hit) = hit {
+                            record_guard_hit(ctx, &hit);
+                            terminated = Some(stream_guard::POLICY);
+                            break;
+                        }
+                    }
+                }
                 if !out.is_empty() && !write_chunk(session, ctx, out).await {
                     client_gone = true;
                 }
@@ -422,6 +452,29 @@ async fn relay_response(
     finish_metering(ctx, generation, meter);
 }
 
+/// Records a response content rule that blocked the completion.
+fn record_guard_hit(ctx: &mut CallCtx, hit: &crate::governance::policy::GuardHit) {
+    let response_time = ctx.record.policy.response_time;
+    ctx.record.policy = hit.outcome();
+    ctx.record.policy.response_time = response_time;
+}
+
+/// Ends the response content scan and merges its findings into the call's eval.
+fn finish_response_guard(ctx: &mut CallCtx) {
+    if let Some(mut rg) = ctx.response_guard.take() {
+        if let Some(hit) = rg.finish() {
+            if ctx.record.policy.result != crate::record::PolicyResult::Blocked {
+                record_guard_hit(ctx, &hit);
+            }
+        }
+        rg.eval(&mut ctx.record.eval);
+        let now = std::time::SystemTime::now();
+        ctx.record
+            .events
+            .extend(rg.evaluations().iter().map(|e| e.event(now)));
+    }
+}
+
 /// An error event telling the caller's SDK the provider's stream broke off. Unlike a gateway
 /// cut-off it carries no `[DONE]`: the stream did not end cleanly and must not look as if it had.
 fn upstream_failure_event(route: &Route) -> Bytes {
@@ -445,6 +498,7 @@ fn upstream_failure_event(route: &Route) -> Bytes {
 }
 
 fn finish_metering(ctx: &mut CallCtx, generation: &Generation, meter: Option<ResponseMeter>) {
+    finish_response_guard(ctx);
     if let Some(m) = meter {
         let facts = m.into_facts();
         accounting::account(&mut ctx.record, generation, &ctx.request_body, facts);

@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod body;
 pub mod ctx;
+pub mod decide;
 pub mod forward;
 pub mod headers;
 pub mod request_id;
@@ -20,12 +21,11 @@ use pingora::proxy::{ProxyHttp, Session};
 
 use crate::config::AuthMode;
 use crate::error::{ErrorFormat, GatewayError};
-use crate::gateway::{Gateway, Generation};
-use crate::governance::admit::{self, AdmitInput};
+use crate::gateway::Gateway;
 use crate::governance::keys::{self, Secret};
 use crate::governance::{context, settle};
 use crate::provider::dispatch;
-use crate::record::{CallRecord, PolicyResult};
+use crate::record::CallRecord;
 use ctx::CallCtx;
 use forward::Outbound;
 
@@ -127,8 +127,7 @@ async fn handle(
         .map_err(|e| GatewayError::BadRequest(e.to_string()))?;
         ctx.record.request = facts;
         ctx.request_body = body.clone();
-        let admitted = decide(gateway, &generation, ctx, body.len()).await?;
-        ctx.admitted = Some(admitted);
+        let body = decide::decide(gateway, &generation, ctx, body).await?;
         let (upstream_body, injected_usage) = dispatch::prepare_upstream_body(
             route.upstream.kind,
             route.operation,
@@ -175,47 +174,4 @@ fn authenticate(
         tracing::debug!(key = %entry.name, contradicted, "ignored x-genops headers contradicting the key");
     }
     Ok(governance)
-}
-
-/// Runs the admission step and records its outcome on the call.
-async fn decide(
-    gateway: &Gateway,
-    generation: &Generation,
-    ctx: &mut CallCtx,
-    body_len: usize,
-) -> Result<admit::Admitted, GatewayError> {
-    let Some(kind) = ctx.record.provider_kind else {
-        return Err(GatewayError::BadRequest("no provider".to_string()));
-    };
-    let input = AdmitInput {
-        call_id: &ctx.record.request_id,
-        kind,
-        operation: ctx.record.operation,
-        facts: &ctx.record.request,
-        body_len,
-        body: &ctx.request_body,
-        governance: &ctx.record.governance,
-    };
-    match admit::admit(gateway, generation, &input).await {
-        Ok(admitted) => {
-            let response_time = ctx.record.policy.response_time;
-            ctx.record.policy = admit::outcome_for(&admitted.warnings);
-            ctx.record.policy.response_time = response_time;
-            ctx.record.events.extend(admitted.events.iter().cloned());
-            ctx.extra_headers.extend(admitted.rate.headers.pairs());
-            Ok(admitted)
-        }
-        Err(refusal) => {
-            ctx.record.policy.result = refusal.result;
-            ctx.record.policy.name = Some(refusal.name);
-            ctx.record.policy.reason = Some(refusal.error.message());
-            if let Some(rate) = &refusal.rate {
-                ctx.extra_headers.extend(rate.headers.pairs());
-            }
-            if refusal.result == PolicyResult::Allowed {
-                ctx.record.policy.result = PolicyResult::Blocked;
-            }
-            Err(refusal.error)
-        }
-    }
 }

@@ -16,6 +16,8 @@ const EXTEND_STEP_TOKENS: u64 = 512;
 
 /// Why the gateway ended a stream early (`genops.stream.terminated`).
 pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+/// A response content rule blocked the completion.
+pub const POLICY: &str = "policy";
 
 pub struct StreamGuard {
     last_checked_chars: usize,

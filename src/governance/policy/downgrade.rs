@@ -94,3 +94,13 @@ impl PolicyEngine {
         warned
     }
 }
+
+impl PolicyEngine {
+    /// Whether a downgrade rule in scope lists `model` — cheap, so callers fetch budget state
+    /// only when a downgrade could fire.
+    pub fn may_downgrade(&self, ctx: &GovernanceContext, model: &str) -> bool {
+        self.in_scope(ctx).any(
+            |(_, rule)| matches!(&rule.check, Check::Downgrade(d) if d.target(model).is_some()),
+        )
+    }
+}
