@@ -58,7 +58,7 @@ pub struct Refusal {
     pub error: GatewayError,
     pub result: PolicyResult,
     pub name: String,
-    pub rate: Option<RateDecision>,
+    pub rate: Option<Box<RateDecision>>,
 }
 
 fn output_cap(facts: &RequestFacts, price: Option<&PriceRow>) -> u64 {
@@ -157,7 +157,7 @@ pub async fn admit(
             error,
             result: PolicyResult::RateLimited,
             name,
-            rate: Some(rate),
+            rate: Some(Box::new(rate)),
         });
     }
     for w in rate.warnings() {
@@ -198,7 +198,7 @@ pub async fn admit(
                     error: GatewayError::BudgetExceeded(refusal.message.clone()),
                     result: PolicyResult::Blocked,
                     name: refusal.budget_id,
-                    rate: Some(rate),
+                    rate: Some(Box::new(rate)),
                 });
             }
             Err(e) => {
