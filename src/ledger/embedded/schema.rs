@@ -70,7 +70,11 @@ pub(super) fn connect(path: &Path, full_sync: bool) -> rusqlite::Result<Connecti
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", if full_sync { "FULL" } else { "NORMAL" })?;
+    conn.pragma_update(
+        None,
+        "synchronous",
+        if full_sync { "FULL" } else { "NORMAL" },
+    )?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
@@ -97,7 +101,12 @@ pub(super) fn debit(
              expires_at = CASE WHEN expires_at IS NULL OR excluded.expires_at IS NULL THEN NULL
                                ELSE max(expires_at, excluded.expires_at) END",
     )?
-    .execute(params![key.budget_id, key.period_start, to_i64(amount), expires_at])
+    .execute(params![
+        key.budget_id,
+        key.period_start,
+        to_i64(amount),
+        expires_at
+    ])
 }
 
 /// Settles every reservation left by a process that died mid-call at its reserved amount,

@@ -166,10 +166,7 @@ async fn counters_and_keys_survive_reopen() {
     let store = EmbeddedLedger::open(&dir).await.unwrap();
     let r = reserve(&store, "a", 500).await;
     let mut r2 = reserve(&store, "b", 100).await;
-    assert!(store
-        .extend(&mut r2, &[budget(0)], 50)
-        .await
-        .unwrap());
+    assert!(store.extend(&mut r2, &[budget(0)], 50).await.unwrap());
     store
         .settle(Some(&r), &[budget(0)], 300, record(1))
         .await

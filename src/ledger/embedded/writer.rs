@@ -76,7 +76,9 @@ impl Writer {
             .map_err(|_| LedgerError::Unavailable("ledger writer has stopped".into()))?;
         match committed.await {
             Ok(Ok(changed)) => Ok(changed),
-            Ok(Err(e)) => Err(LedgerError::Unavailable(format!("ledger write failed: {e}"))),
+            Ok(Err(e)) => Err(LedgerError::Unavailable(format!(
+                "ledger write failed: {e}"
+            ))),
             Err(_) => Err(LedgerError::Unavailable(
                 "ledger writer stopped before committing".into(),
             )),

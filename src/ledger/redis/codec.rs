@@ -16,7 +16,9 @@ fn number(map: &Map<String, Json>, field: &str) -> u64 {
 fn object(raw: &str) -> Result<Map<String, Json>, LedgerError> {
     match serde_json::from_str(raw) {
         Ok(Json::Object(map)) => Ok(map),
-        Ok(_) => Err(LedgerError::Other("stored entry is not a JSON object".into())),
+        Ok(_) => Err(LedgerError::Other(
+            "stored entry is not a JSON object".into(),
+        )),
         Err(e) => Err(LedgerError::Other(format!("unreadable stored entry: {e}"))),
     }
 }

@@ -201,7 +201,9 @@ impl LedgerStore for RedisLedger {
         record: SpendRecord,
     ) -> Result<Vec<BudgetState>, LedgerError> {
         let mut call = SETTLE_SCRIPT.prepare_invoke();
-        let held = reservation.map(|r| r.budgets.as_slice()).unwrap_or_default();
+        let held = reservation
+            .map(|r| r.budgets.as_slice())
+            .unwrap_or_default();
         for key in held {
             call.key(hash_key(key)).key(holds_key(key));
         }

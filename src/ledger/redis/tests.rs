@@ -39,7 +39,9 @@ impl LedgerStore for Served {
         actual: NanoUsd,
         record: SpendRecord,
     ) -> Result<Vec<BudgetState>, LedgerError> {
-        self.store.settle(reservation, budgets, actual, record).await
+        self.store
+            .settle(reservation, budgets, actual, record)
+            .await
     }
     async fn states(&self, budgets: &[BudgetLimit]) -> Result<Vec<BudgetState>, LedgerError> {
         self.store.states(budgets).await
