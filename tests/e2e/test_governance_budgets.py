@@ -152,6 +152,15 @@ def test_refused_call_span_names_the_budget(start_gateway, scripted_mock, otlp, 
                        "genops.budget.consumed": approx(0.0), "genops.budget.period": "daily"})
 
 
+def test_refused_call_span_has_a_decision_time(start_gateway, scripted_mock, otlp, tmp_path):
+    # telemetry.md: genops.policy.response_time "always": the time spent deciding, refusals included.
+    gw = start(start_gateway, scripted_mock, tmp_path, "budget-refused-time", budgets=[budget("tiny2", 0.05)])
+    with pytest.raises(openai.APIStatusError) as ei:
+        call_100(gw.openai(api_key=VK_SEARCH), new_test_id())
+    span = otlp.span_for_request(request_id(ei.value.response.headers))
+    check_attrs(span, {"genops.policy.response_time": lambda v: isinstance(v, float) and v > 0.0})
+
+
 def test_admin_budgets_reports_consumed_and_reserved(start_gateway, scripted_mock, tmp_path):
     gw = start(start_gateway, scripted_mock, tmp_path, "budget-admin", budgets=[budget("adm", 0.25)])
     call_100(gw.openai(api_key=VK_SEARCH), new_test_id())
