@@ -12,6 +12,7 @@ import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -298,6 +299,29 @@ def test_cut_stream_admits_a_partial_reservation_and_ends_the_stream(start_gatew
     check_attrs(span, {"genops.stream.terminated": "budget_exhausted", "genops.budget.id": "cut",
                        "genops.accounting.actual": PRESENT,
                        "genops.budget.consumed": lambda v: isinstance(v, float) and 0 < v <= 0.5 + 1e-9})
+
+
+def test_cut_stream_anthropic_ends_with_an_error_event(start_gateway, scripted_mock, otlp, tmp_path):
+    # claude-sonnet-4-5 (test catalog): $15 per million output tokens. $0.01 holds 256 output
+    # tokens ($0.00384) but not 1000 ($0.015): admitted, then cut after ~660 tokens (~2000 chars).
+    gw = start(start_gateway, scripted_mock, tmp_path, "budget-cut-anth",
+               budgets=[budget("cut-a", 0.01, on_exhausted="cut_stream")])
+    tid = new_test_id()
+    piece = "abcdefghij" * 5
+    text = ""
+    with pytest.raises(anthropic.APIError) as ei:
+        with gw.anthropic(api_key=VK_SEARCH).messages.stream(
+                model="claude-sonnet-4-5", max_tokens=1000, messages=MESSAGES,
+                extra_headers={"x-test-id": tid, "x-mock-deltas": json.dumps([piece]),
+                               "x-mock-repeat": "100", "x-mock-event-delay-ms": "2"}) as stream:
+            rid = stream.response.headers.get("x-genops-request-id")
+            for t in stream.text_stream:
+                text += t
+    assert not isinstance(ei.value, anthropic.APIConnectionError), "ended cleanly, not a broken connection"
+    assert 0 < len(text) < 5000, len(text)
+    span = otlp.span_for_request(rid)
+    check_attrs(span, {"genops.stream.terminated": "budget_exhausted", "genops.budget.id": "cut-a",
+                       "genops.budget.consumed": lambda v: isinstance(v, float) and 0 < v <= 0.01 + 1e-12})
 
 
 def test_cut_stream_budget_still_refuses_when_not_even_the_minimum_fits(start_gateway, scripted_mock, tmp_path):

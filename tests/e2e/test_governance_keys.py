@@ -8,6 +8,7 @@ upstream only ever sees the provider key.
 from __future__ import annotations
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -21,6 +22,7 @@ from helpers import (
     gov_overrides,
     new_test_id,
     request_id,
+    sha256hex,
 )
 
 MESSAGES = [{"role": "user", "content": "Say hello."}]
@@ -57,6 +59,9 @@ def test_openai_sdk_with_virtual_key_sends_the_provider_key_upstream(gw, scripte
     assert rec.header("authorization") == f"Bearer {PROVIDER_OPENAI_KEY}"
     assert rec.header("x-api-key") is None
     assert_no_virtual_key(rec, VK_SEARCH)
+    # The caller never sees the provider key.
+    assert PROVIDER_OPENAI_KEY not in raw.http_response.text
+    assert all(PROVIDER_OPENAI_KEY not in v for v in raw.headers.values())
     span = otlp.span_for_request(request_id(raw.headers))
     check_attrs(span, {
         "genops.key.name": "search-prod",
@@ -122,6 +127,7 @@ def test_unknown_key_openai_sdk_gets_401(gw, scripted_mock, otlp):
     assert ei.value.status_code == 401
     body = ei.value.body
     assert isinstance(body, dict) and body.get("code") == "invalid_api_key", body
+    assert PROVIDER_OPENAI_KEY not in ei.value.response.text
     assert scripted_mock.find(tid) == []
     rid = request_id(ei.value.response.headers)
     span = otlp.span_for_request(rid)  # exactly one
@@ -224,3 +230,27 @@ def test_request_id_on_every_kind_of_response(gw):
         assert r.headers.get("x-genops-request-id"), (status, dict(r.headers))
     ids = {r.headers["x-genops-request-id"] for r in (ok, unauth, bad, models)}
     assert len(ids) == 4
+
+
+def test_minted_then_revoked_key(gw, scripted_mock):
+    # http.md admin API: POST /admin/keys mints (the only time the key is shown); DELETE revokes,
+    # and the key gets 401 from then on.
+    admin = {"authorization": "Bearer test-admin-token"}
+    r = httpx.post(gw.admin + "/admin/keys", headers=admin,
+                   json={"name": "minted-e2e", "team": "search", "providers": ["openai"]})
+    assert r.status_code == 201, r.text
+    minted = r.json()
+    key = minted["key"]
+    assert minted["key_sha256"] == sha256hex(key)
+    tid = new_test_id()
+    gw.openai(api_key=key).chat.completions.create(model="gov-model", messages=MESSAGES, max_tokens=5,
+                                                   extra_headers={"x-test-id": tid})
+    assert_no_virtual_key(scripted_mock.one(tid), key)
+    listed = httpx.get(gw.admin + "/admin/keys", headers=admin)
+    assert listed.status_code == 200 and key not in listed.text
+    assert httpx.delete(gw.admin + "/admin/keys/minted-e2e", headers=admin).status_code in (200, 204)
+    tid2 = new_test_id()
+    with pytest.raises(openai.AuthenticationError):
+        gw.openai(api_key=key).chat.completions.create(model="gov-model", messages=MESSAGES,
+                                                       extra_headers={"x-test-id": tid2})
+    assert scripted_mock.find(tid2) == []
