@@ -356,3 +356,91 @@ def scripted_mock():
     m = ScriptedMock().start()
     yield m
     m.stop()
+
+
+# ---- shared-state tests: a real redis-server, kill -9 and restart of a gateway ------------------
+
+def kill9(gw: Gateway) -> None:
+    """SIGKILL the gateway (no shutdown code runs) and wait for it to be gone."""
+    if gw.proc.poll() is None:
+        gw.proc.send_signal(signal.SIGKILL)
+        gw.proc.wait(10)
+    if gw._log_file is not None:
+        gw._log_file.close()
+        gw._log_file = None
+    if gw in _LIVE:
+        _LIVE.remove(gw)
+
+
+def relaunch(gw: Gateway, name: str, env: dict | None = None) -> Gateway:
+    """Starts a new gateway process with exactly `gw`'s config (same ports, same ledger path) in
+    the same folder; `gw` must be stopped first. The caller stops the new one (or uses
+    `start_gateway`'s teardown through `track`)."""
+    assert gw.proc.poll() is not None, "stop the old process first"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the killed process's listeners are gone at once, but be sure
+        try:
+            with socket.create_connection(("127.0.0.1", gw.proxy_port), timeout=0.2):
+                time.sleep(0.05)
+        except OSError:
+            break
+    return launch_gateway(gw.config, gw.config_path.parent, name)
+
+
+class RedisServer:
+    """A throwaway `redis-server` on a free loopback port, no persistence. `stop()` shuts it down
+    (an outage), `start()` brings it back on the same port (empty: nothing was saved)."""
+
+    def __init__(self, workdir: Path) -> None:
+        import shutil
+
+        self.binary = shutil.which("redis-server")
+        self.cli_binary = shutil.which("redis-cli")
+        if not self.binary or not self.cli_binary:
+            pytest.fail("redis-server/redis-cli not found on PATH: the redis ledger tests need them "
+                        "(apt-get install redis-server; .ci/run installs it)")
+        self.port = free_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> "RedisServer":
+        assert self.proc is None or self.proc.poll() is not None, "already running"
+        log = open(self.workdir / f"redis-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.workdir)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"redis-server exited with {self.proc.returncode} on port {self.port}")
+            try:
+                if self.cli("PING") == "PONG":
+                    return self
+            except subprocess.SubprocessError:
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"redis-server on port {self.port} did not answer PING within {timeout}s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def cli(self, *args: str) -> str:
+        out = subprocess.run([self.cli_binary, "-p", str(self.port), "--raw", *args],
+                             capture_output=True, text=True, timeout=10, check=True)
+        return out.stdout.rstrip("\n")
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

@@ -307,3 +307,30 @@ def gov_overrides(mock_url: str, workdir: Path, *, budgets: list | None = None,
     if rules is not None:
         out["policies"] = {"files": [str(write_policies(workdir / "gov-policies", rules))]}
     return out
+
+
+# ---- ledger tests: backends, the embedded SQLite file, Redis keys --------------------------------
+
+def ledger_overrides(backend: str, *, path: Path | str | None = None, redis_url: str | None = None,
+                     on_unavailable: str | None = None) -> dict:
+    """The `ledger:` section for `start_gateway` overrides (merged over the base config's)."""
+    out: dict = {"backend": backend}
+    if path is not None:
+        out["path"] = str(path)
+    if redis_url is not None:
+        out["redis_url"] = redis_url
+    if on_unavailable is not None:
+        out["on_unavailable"] = on_unavailable
+    return {"ledger": out}
+
+
+def sqlite_query(db: Path, sql: str, params: tuple = ()) -> list[dict]:
+    """Rows of a query on the embedded ledger's file (read-only; fine while a gateway runs: WAL)."""
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    try:
+        conn.row_factory = sqlite3.Row
+        return [dict(r) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
