@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import openai
 import pytest
@@ -50,7 +51,17 @@ class Store:
             return ledger_overrides("redis", redis_url=self.redis.url)
         return ledger_overrides(self.backend, path=self.path)
 
-    def consumed_nano(self, budget_id: str) -> int | None:
+    def consumed_nano(self, budget_id: str, want: int) -> int | None:
+        """The stored consumed counter, polled until it is `want` (the gateway settles a call just
+        after its response has gone out) or 5 s have passed; None for `memory`."""
+        deadline = time.monotonic() + 5
+        while True:
+            got = self._consumed_nano(budget_id)
+            if got is None or got == want or time.monotonic() > deadline:
+                return got
+            time.sleep(0.05)
+
+    def _consumed_nano(self, budget_id: str) -> int | None:
         """The budget's consumed counter as stored, or None for `memory` (nothing to read)."""
         if self.backend == "embedded":
             rows = sqlite_query(self.db, "SELECT consumed FROM budget_counters WHERE budget_id = ?", (budget_id,))
@@ -93,7 +104,7 @@ def test_budget_blocks_at_the_limit(start_gateway, scripted_mock, tmp_path, stor
     assert scripted_mock.find(tid) == []
     # Another team is outside the budget's scope.
     assert call_100(gw.openai(api_key=VK_INTERN), new_test_id()).http_response.status_code == 200
-    consumed = store.consumed_nano("be-b")
+    consumed = store.consumed_nano("be-b", 2 * COST_100)
     assert consumed in (None, 2 * COST_100), consumed
 
 
@@ -109,7 +120,7 @@ def test_budget_warn_forwards_past_the_limit(start_gateway, scripted_mock, tmp_p
         assert raw.headers.get("x-genops-policy-result") == "warning"
         assert raw.headers.get("x-genops-policy-name") == "be-w"
         scripted_mock.one(tid)
-    consumed = store.consumed_nano("be-w")
+    consumed = store.consumed_nano("be-w", 3 * COST_100)
     assert consumed in (None, 3 * COST_100), consumed
 
 
@@ -139,7 +150,7 @@ def test_concurrent_streams_admit_only_what_the_budget_holds(start_gateway, scri
     assert sorted(set(statuses)) in ([200, 402], [200]), statuses
     assert statuses.count(200) == 5, f"admitted {statuses.count(200)} of 32 (expected 5): {statuses}"
     assert len(scripted_mock.find(tid)) == 5
-    consumed = store.consumed_nano("be-c")
+    consumed = store.consumed_nano("be-c", 5 * COST_100)
     assert consumed in (None, 5 * COST_100), consumed
 
 

@@ -171,6 +171,10 @@ def test_restart_keeps_the_budget_spent(start_gateway, scripted_mock, tmp_path, 
     with pytest.raises(openai.APIStatusError) as ei:
         call_100(client, new_test_id())
     assert ei.value.status_code == 402
+    # Both calls settled (just after their responses went out) before the process goes.
+    deadline = time.monotonic() + 5
+    while len(sqlite_query(db, "SELECT 1 FROM spend WHERE cost > 0")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     if how == "sigint":
         gw.stop()
     else:

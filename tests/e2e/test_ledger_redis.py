@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import openai
 import pytest
@@ -107,7 +108,12 @@ def test_two_replicas_share_one_budget(start_gateway, scripted_mock, otlp, redis
     assert total <= LIMIT_USD + 0.10015 + 1e-9, total
 
     # The shared counter in Redis: exactly the 10 settled calls, nothing left reserved.
-    state = redis_budget(redis_server, "fleet")
+    deadline = time.monotonic() + 5  # the last streams settle just after their responses went out
+    while True:
+        state = redis_budget(redis_server, "fleet")
+        if state.get("consumed") == 10 * COST_100 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert state.get("consumed") == 10 * COST_100, state
     assert state.get("reserved", 0) == 0, state
     spend = [json.loads(m) for m in redis_server.cli("ZRANGE", "genops:spend", "0", "-1").splitlines() if m]
