@@ -142,7 +142,7 @@ pub async fn admit(
             return Err(Refusal {
                 error: e,
                 result: PolicyResult::Blocked,
-                name: "rate_limits".to_string(),
+                name: "ledger".to_string(),
                 rate: None,
                 budget: None,
             })
@@ -170,7 +170,11 @@ pub async fn admit(
         warnings.push(Warning {
             name: w.rule_id.clone(),
             reason: w.reason.clone(),
-            reason_code: "RATE_LIMITED",
+            reason_code: if w.rule_id == "ledger" {
+                "LEDGER_UNAVAILABLE"
+            } else {
+                "RATE_LIMITED"
+            },
         });
     }
 

@@ -14,6 +14,7 @@ use pingora::ErrorType;
 use crate::accounting;
 use crate::error::GatewayError;
 use crate::gateway::{Gateway, Generation};
+use crate::governance::settle;
 use crate::provider::dispatch::{self, ResponseMeter};
 use crate::provider::{Operation, ProviderKind};
 use crate::proxy::ctx::CallCtx;
@@ -277,6 +278,7 @@ async fn relay_response(
                 respond::refuse(session, ctx, &GatewayError::PolicyViolation(reason)).await;
                 return;
             }
+            settle_before_end(ctx, gateway, generation).await;
             let total: usize = pending.iter().map(Bytes::len).sum();
             let Ok(mut resp) = headers::downstream_response(&upstream_resp, true, is_h2) else {
                 return;
@@ -443,13 +445,24 @@ async fn relay_response(
             ctx.record.error_type.get_or_insert_with(|| err.clone());
         }
     }
+    // The debit is durable before the caller sees the end of the answer: a crash after the
+    // last byte cannot lose a call the caller already has.
+    finish_metering(ctx, generation, meter);
+    settle_before_end(ctx, gateway, generation).await;
     let tail = (!tail.is_empty()).then_some(tail);
     if session.write_response_body(tail, true).await.is_err() {
         ctx.record
             .error_type
             .get_or_insert_with(|| "client_closed".to_string());
     }
-    finish_metering(ctx, generation, meter);
+}
+
+/// Settles the call's reservation now (instead of in pingora's `logging` phase, which runs
+/// after the caller has the whole response).
+async fn settle_before_end(ctx: &mut CallCtx, gateway: &Gateway, generation: &Generation) {
+    if let Some(admitted) = ctx.admitted.take() {
+        settle::settle(gateway, generation, admitted, &mut ctx.record).await;
+    }
 }
 
 /// Records a response content rule that blocked the completion.

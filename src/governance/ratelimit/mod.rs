@@ -101,7 +101,13 @@ impl RateLimits {
             Ok(outcomes) => Ok(decision::decide(&requests, &outcomes, estimated_tokens)),
             Err(e) if self.fail_open => {
                 tracing::warn!(error = %e, "rate limits skipped (fail_open)");
-                Ok(RateDecision::unlimited())
+                let mut decision = RateDecision::unlimited();
+                decision.outcome = RateOutcome::Warned(vec![RateWarning {
+                    rule_id: "ledger".to_string(),
+                    reason: "rate-limit store unavailable; limits not enforced (ledger.on_unavailable: fail_open)"
+                        .to_string(),
+                }]);
+                Ok(decision)
             }
             Err(e) => Err(GatewayError::StoreUnavailable(e.to_string())),
         }
