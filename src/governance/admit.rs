@@ -60,7 +60,7 @@ pub struct Refusal {
     pub name: String,
     pub rate: Option<Box<RateDecision>>,
     /// The budget that refused, for `genops.budget.*` on the span.
-    pub budget: Option<BudgetSnapshot>,
+    pub budget: Option<Box<BudgetSnapshot>>,
 }
 
 fn output_cap(facts: &RequestFacts, price: Option<&PriceRow>) -> u64 {
@@ -216,7 +216,7 @@ pub async fn admit(
                     result: PolicyResult::Blocked,
                     name: refusal.budget_id,
                     rate: Some(Box::new(rate)),
-                    budget: Some(snapshot),
+                    budget: Some(Box::new(snapshot)),
                 });
             }
             Err(e) => {
