@@ -12,6 +12,7 @@ pub mod pricing;
 pub mod provider;
 pub mod proxy;
 pub mod record;
+pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod telemetry;
