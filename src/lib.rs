@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gateway;

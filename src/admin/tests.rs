@@ -12,7 +12,7 @@ use crate::gateway::{Gateway, Generation};
 use crate::governance::keys::KeyRing;
 use crate::governance::ratelimit::GovernorBackend;
 use crate::ledger::memory::MemoryLedger;
-use crate::ledger::{LedgerStore, SpendRecord};
+use crate::ledger::SpendRecord;
 use crate::telemetry::Telemetry;
 
 pub const TOKEN: &str = "t0ken";
