@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::gateway::{Gateway, Generation};
 use crate::governance::keys::KeyRing;
-use crate::governance::ratelimit::{GovernorBackend, RateLimitBackend};
+use crate::governance::ratelimit::RateLimitBackend;
 use crate::ledger::{open, LedgerStore};
 use crate::telemetry::{Telemetry, TelemetrySettings};
 
@@ -46,7 +46,11 @@ pub fn build(config: Config, runtime: &tokio::runtime::Runtime) -> Result<Arc<Ga
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    let rate_backend: Arc<dyn RateLimitBackend> = Arc::new(GovernorBackend::default());
+    // Created inside the long-lived background runtime: a Redis connection's driver task lives
+    // on the runtime that made it.
+    let rate_backend: Arc<dyn RateLimitBackend> = runtime
+        .block_on(async { open::rate_limit_backend(&config.raw.ledger) })
+        .map_err(|e| format!("rate limits: {e}"))?;
     let generation = Generation::build(config, rate_backend).map_err(|e| e.join("\n"))?;
     Ok(Arc::new(Gateway::new(
         generation,

@@ -10,7 +10,7 @@ PYTHON="${PYTHON:-python3}"
 section() { printf '\n=== %s ===\n' "$*"; }
 
 section "python dependencies"
-if ! "$PYTHON" -c 'import pytest, pytest_timeout, openai, anthropic, httpx, yaml, tiktoken, opentelemetry.proto, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+if ! "$PYTHON" -c 'import pytest, pytest_timeout, openai, anthropic, httpx, yaml, tiktoken, prometheus_client, opentelemetry.proto, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
     "$PYTHON" -m pip install -q -r tests/e2e/requirements.txt
 else
     echo "already installed"

@@ -16,7 +16,7 @@ use crate::ledger::LedgerError;
 use crate::metering::{tokenizer, RequestFacts};
 use crate::pricing::PriceRow;
 use crate::provider::{Operation, ProviderKind};
-use crate::record::{CallEvent, NanoUsd, PolicyOutcome, PolicyResult};
+use crate::record::{BudgetSnapshot, CallEvent, NanoUsd, PolicyOutcome, PolicyResult};
 
 /// Output tokens assumed for a reservation when neither the request nor the catalog caps them.
 pub const DEFAULT_OUTPUT_CAP: u64 = 4096;
@@ -58,7 +58,9 @@ pub struct Refusal {
     pub error: GatewayError,
     pub result: PolicyResult,
     pub name: String,
-    pub rate: Option<RateDecision>,
+    pub rate: Option<Box<RateDecision>>,
+    /// The budget that refused, for `genops.budget.*` on the span.
+    pub budget: Option<BudgetSnapshot>,
 }
 
 fn output_cap(facts: &RequestFacts, price: Option<&PriceRow>) -> u64 {
@@ -81,6 +83,7 @@ fn store_failure(
             result: PolicyResult::Blocked,
             name: "ledger".to_string(),
             rate: None,
+            budget: None,
         }),
         OnUnavailable::FailOpen => {
             warnings.push(Warning {
@@ -113,6 +116,7 @@ pub async fn admit(
                     result: PolicyResult::Blocked,
                     name: "pricing.unknown_model".to_string(),
                     rate: None,
+            budget: None,
                 })
             }
             UnknownModel::Warn => warnings.push(Warning {
@@ -140,6 +144,7 @@ pub async fn admit(
                 result: PolicyResult::Blocked,
                 name: "rate_limits".to_string(),
                 rate: None,
+                budget: None,
             })
         }
     };
@@ -157,7 +162,8 @@ pub async fn admit(
             error,
             result: PolicyResult::RateLimited,
             name,
-            rate: Some(rate),
+            rate: Some(Box::new(rate)),
+            budget: None,
         });
     }
     for w in rate.warnings() {
@@ -194,11 +200,19 @@ pub async fn admit(
             }
             Ok(BudgetDecision::Refused(refusal)) => {
                 generation.rate_limits.record_actual(&rate, 0).await;
+                let snapshot = BudgetSnapshot {
+                    id: refusal.budget_id.clone(),
+                    period: refusal.period.to_string(),
+                    limit: refusal.limit,
+                    consumed: refusal.consumed,
+                    remaining: refusal.limit.saturating_sub(refusal.consumed),
+                };
                 return Err(Refusal {
                     error: GatewayError::BudgetExceeded(refusal.message.clone()),
                     result: PolicyResult::Blocked,
                     name: refusal.budget_id,
-                    rate: Some(rate),
+                    rate: Some(Box::new(rate)),
+                    budget: Some(snapshot),
                 });
             }
             Err(e) => {

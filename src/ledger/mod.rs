@@ -7,8 +7,10 @@ use async_trait::async_trait;
 
 #[cfg(test)]
 pub mod conformance;
+pub mod embedded;
 pub mod memory;
 pub mod open;
+pub mod redis;
 pub mod report;
 
 use crate::record::NanoUsd;

@@ -113,6 +113,7 @@ pub async fn decide(
             Ok(body)
         }
         Err(refusal) => {
+            ctx.record.budget = refusal.budget;
             ctx.record.policy.result = refusal.result;
             ctx.record.policy.name = Some(refusal.name);
             ctx.record.policy.reason = Some(refusal.error.message());

@@ -469,9 +469,23 @@ fn finish_response_guard(ctx: &mut CallCtx) {
         }
         rg.eval(&mut ctx.record.eval);
         let now = std::time::SystemTime::now();
+        let evaluations = rg.evaluations();
         ctx.record
             .events
-            .extend(rg.evaluations().iter().map(|e| e.event(now)));
+            .extend(evaluations.iter().map(|e| e.event(now)));
+        // A warn rule that fired on the completion makes the call a warning, like on the prompt.
+        if ctx.record.policy.result == crate::record::PolicyResult::Allowed {
+            if let Some((e, v)) = evaluations
+                .iter()
+                .filter(|e| e.result == crate::record::PolicyResult::Warning)
+                .find_map(|e| e.violation.as_ref().map(|v| (e, v)))
+            {
+                ctx.record.policy.result = crate::record::PolicyResult::Warning;
+                ctx.record.policy.name = Some(e.rule.to_string());
+                ctx.record.policy.reason = Some(v.reason.clone());
+                ctx.record.policy.reason_code = Some(v.reason_code.to_string());
+            }
+        }
     }
 }
 
@@ -521,7 +535,7 @@ fn decorate(resp: &mut pingora::http::ResponseHeader, ctx: &CallCtx, with_cost: 
     headers::set_gateway_header(
         resp,
         "x-genops-policy-result",
-        ctx.record.policy.result.as_str(),
+        respond::header_result(ctx.record.policy.result),
     );
     if let Some(name) = &ctx.record.policy.name {
         headers::set_gateway_header(resp, "x-genops-policy-name", name);

@@ -114,7 +114,13 @@ async fn handle(
     ctx.record.operation = route.operation;
 
     let virtual_keys = generation.config.auth_mode == AuthMode::VirtualKeys;
-    ctx.record.governance = authenticate(gateway, session, virtual_keys, &route.upstream.name)?;
+    ctx.record.governance = authenticate(
+        gateway,
+        session,
+        virtual_keys,
+        &route.upstream.name,
+        &mut ctx.record.governance,
+    )?;
 
     let outbound = if route.operation.is_metered() {
         let body = body::read_bounded(session, generation.max_body_bytes).await?;
@@ -157,6 +163,7 @@ fn authenticate(
     session: &Session,
     virtual_keys: bool,
     provider: &str,
+    bound: &mut crate::governance::context::GovernanceContext,
 ) -> Result<crate::governance::context::GovernanceContext, GatewayError> {
     let req = session.req_header();
     if !virtual_keys {
@@ -166,8 +173,10 @@ fn authenticate(
     let entry = gateway
         .keys
         .authenticate(presented.as_ref().map(Secret::expose))?;
-    entry.check_provider(provider)?;
     let mut governance = entry.bind();
+    // The span of a refused call still names the key and its team.
+    *bound = governance.clone();
+    entry.check_provider(provider)?;
     let mut contradicted = 0;
     context::fill_from_headers(&mut governance, &req.headers, &mut contradicted)?;
     if contradicted > 0 {

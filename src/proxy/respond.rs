@@ -18,12 +18,34 @@ pub async fn refuse(session: &mut Session, ctx: &mut CallCtx, error: &GatewayErr
             .reason_code
             .get_or_insert_with(|| code.to_string());
     }
+    // A governance refusal is a decision, whatever step made it.
+    if ctx.record.policy.result == PolicyResult::Allowed {
+        match error {
+            GatewayError::InvalidKey(_)
+            | GatewayError::PolicyViolation(_)
+            | GatewayError::BudgetExceeded(_)
+            | GatewayError::StoreUnavailable(_) => {
+                ctx.record.policy.result = PolicyResult::Blocked;
+                ctx.record
+                    .policy
+                    .reason
+                    .get_or_insert_with(|| error.message());
+            }
+            GatewayError::RateLimited { .. } => {
+                ctx.record.policy.result = PolicyResult::RateLimited
+            }
+            _ => {}
+        }
+    }
+    if ctx.record.policy.response_time.is_zero() {
+        ctx.record.policy.response_time = ctx.started.elapsed();
+    }
     let Ok(mut resp) = headers::json_response(error.status(), body.len()) else {
         return;
     };
     headers::set_gateway_header(&mut resp, "x-genops-request-id", &ctx.record.request_id);
     let result = ctx.record.policy.result;
-    headers::set_gateway_header(&mut resp, "x-genops-policy-result", result.as_str());
+    headers::set_gateway_header(&mut resp, "x-genops-policy-result", header_result(result));
     if result != PolicyResult::Allowed {
         if let Some(name) = &ctx.record.policy.name {
             headers::set_gateway_header(&mut resp, "x-genops-policy-name", name);
@@ -52,5 +74,14 @@ pub async fn refuse(session: &mut Session, ctx: &mut CallCtx, error: &GatewayErr
         .is_ok()
     {
         let _ = session.write_response_body(Some(body), true).await;
+    }
+}
+
+/// `x-genops-policy-result` has three values (http.md); a rate-limited call is `blocked` there
+/// and `rate_limited` on its span.
+pub fn header_result(result: PolicyResult) -> &'static str {
+    match result {
+        PolicyResult::RateLimited => "blocked",
+        other => other.as_str(),
     }
 }

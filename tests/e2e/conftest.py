@@ -277,3 +277,82 @@ def pytest_runtest_makereport(item, call):
         for gw in _LIVE:
             rep.sections.append((f"gateway log ({gw.name}, tail)", gw.log()[-6000:]))
     return rep
+
+
+# ---- a mock whose completion text the test chooses (governance tests) ---------------------------
+
+class ScriptedMock(MockUpstream):
+    """MockUpstream plus two switches for OpenAI chat completions and Anthropic messages (stream
+    and not):
+
+    - `x-mock-deltas`: a JSON list of strings, the completion's content deltas (ASCII JSON, so
+      any text fits a header via JSON escapes);
+    - `x-mock-repeat: N`: send that list N times (a long completion without a long header).
+
+    Without `x-mock-deltas` it answers exactly like MockUpstream.
+    """
+
+    async def _respond(self, rec, reader, writer):  # type: ignore[override]
+        import json as _json
+
+        import mock_upstream as mu
+
+        scripted = rec.header("x-mock-deltas")
+        chat = rec.path.endswith("/chat/completions")
+        messages = rec.path.endswith("/messages")
+        if scripted is None or not (chat or messages) or rec.header("x-mock-error"):
+            return await super()._respond(rec, reader, writer)
+        deltas = [str(d) for d in _json.loads(scripted)] * int(rec.header("x-mock-repeat") or 1)
+        modes = {m.strip() for m in (rec.header("x-mock-chunking") or "whole").split(",") if m.strip()}
+        conn = mu._Conn(writer, rec, modes)
+        req = _json.loads(rec.body) if rec.body else {}
+        if messages:
+            return await self._anthropic(conn, rec, req, deltas, modes)
+        usage = {**mu.OPENAI_USAGE, **_json.loads(rec.header("x-mock-usage") or "{}")}
+        cut = rec.header("x-mock-cut-after")
+        delay = int(rec.header("x-mock-event-delay-ms") or 0) / 1000
+        no_usage = bool(rec.header("x-mock-no-usage"))
+        if not req.get("stream"):
+            body = mu.chat_completion(req, usage, no_usage)
+            body["choices"][0]["message"]["content"] = "".join(deltas)
+            await conn.send_json(200, body)
+            return True
+        include = bool((req.get("stream_options") or {}).get("include_usage")) and not no_usage
+        base = mu.chat_stream_events(req, include, usage)
+        # base = [role chunk] + one chunk per mu.DELTAS + [stop chunk, (usage chunk), [DONE]]
+        template = _json.loads(base[1][1])
+        events = [base[0]]
+        for d in deltas:
+            template["choices"][0]["delta"] = {"content": d}
+            events.append((None, mu._dumps(template)))
+        events += base[1 + len(mu.DELTAS):]
+        return await self._stream(conn, events, modes, int(cut) if cut is not None else None, delay)
+
+    async def _anthropic(self, conn, rec, req, deltas, modes):
+        import json as _json
+
+        import mock_upstream as mu
+
+        usage = {**mu.ANTHROPIC_USAGE, **_json.loads(rec.header("x-mock-usage") or "{}")}
+        if not req.get("stream"):
+            body = mu.anthropic_message(req, usage)
+            body["content"] = [{"type": "text", "text": "".join(deltas)}]
+            await conn.send_json(200, body)
+            return True
+        base = mu.anthropic_stream_events(req, usage)
+        # base = [message_start, content_block_start, ping] + one delta per mu.DELTAS + [stop...]
+        events = base[:3]
+        for d in deltas:
+            events.append(("content_block_delta", mu._dumps(
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": d}})))
+        events += base[3 + len(mu.DELTAS):]
+        cut = rec.header("x-mock-cut-after")
+        delay = int(rec.header("x-mock-event-delay-ms") or 0) / 1000
+        return await self._stream(conn, events, modes, int(cut) if cut is not None else None, delay)
+
+
+@pytest.fixture(scope="session")
+def scripted_mock():
+    m = ScriptedMock().start()
+    yield m
+    m.stop()

@@ -197,3 +197,113 @@ def metered(provider: str, *, request_model: str, response_model: str | None, in
     if response_model is not None:
         out["gen_ai.response.model"] = response_model
     return out
+
+
+# ---- governance tests: virtual keys, a price catalog with round numbers, policy files -----------
+
+PROVIDER_OPENAI_KEY = "sk-provider-real"
+PROVIDER_ANTHROPIC_KEY = "sk-ant-provider-real"
+
+# $1 per million input tokens (1000 nano-USD a token) and $1000 per million output tokens
+# (exactly $0.001 a token): a call's cost is dominated by output, which tests set exactly through
+# `max_tokens` (reservation) and `x-mock-usage` (settlement).
+_GOV = {"input": 1.0, "output": 1000.0, "max_output_tokens": 2000}
+# Downgrade pair: the frontier model costs 10x the small one.
+_GOV_BIG = {"input": 10.0, "output": 1000.0, "max_output_tokens": 2000}
+_GOV_SMALL = {"input": 1.0, "output": 100.0, "max_output_tokens": 2000}
+
+GOV_CATALOGS = {
+    "gov-openai.yaml": {
+        "provider": "openai",
+        "currency": "USD",
+        "models": {
+            "gov-model": _GOV,
+            "gpt-4o": _GOV_BIG,
+            "gpt-4o-2024-08-06": _GOV_BIG,
+            "gpt-4o-mini": _GOV_SMALL,
+            "gpt-4o-mini-2024-07-18": _GOV_SMALL,
+        },
+    },
+    "gov-anthropic.yaml": {
+        "provider": "anthropic",
+        "currency": "USD",
+        "models": {"claude-sonnet-4-5": _SONNET, "claude-sonnet-4-5-20250929": _SONNET},
+    },
+}
+
+NANO_PER_INPUT_TOKEN = 1_000
+NANO_PER_OUTPUT_TOKEN = 1_000_000
+
+
+def sha256hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_gov_catalogs(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, doc in GOV_CATALOGS.items():
+        (folder / name).write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+def write_policies(folder: Path, rules: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rules.yaml").write_text(yaml.safe_dump({"rules": rules}, sort_keys=False))
+    return folder
+
+
+def gov_cost_nano(prompt: int, completion: int, model: str = "gov-model") -> int:
+    p = GOV_CATALOGS["gov-openai.yaml"]["models"][model]
+    return prompt * _nano_per_token(p["input"]) + completion * _nano_per_token(p["output"])
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return total % 10 == 0
+
+
+# Virtual keys the governance tests present (the gateway stores only their SHA-256).
+VK_SEARCH = "gk-search-prod-0001"
+VK_OPENAI_ONLY = "gk-openai-only-0002"
+VK_INTERN = "gk-intern-0003"
+
+
+def gov_keys() -> list[dict]:
+    return [
+        {"name": "search-prod", "key_sha256": sha256hex(VK_SEARCH), "team": "search",
+         "project": "ranking", "environment": "production", "providers": ["openai", "anthropic"]},
+        {"name": "openai-only", "key_sha256": sha256hex(VK_OPENAI_ONLY), "team": "search",
+         "providers": ["openai"]},
+        {"name": "intern", "key_sha256": sha256hex(VK_INTERN), "team": "interns"},
+    ]
+
+
+def gov_overrides(mock_url: str, workdir: Path, *, budgets: list | None = None,
+                  rate_limits: list | None = None, rules: list | None = None,
+                  keys: list | None = None) -> dict:
+    """Overrides for `start_gateway`: virtual keys, real provider keys on the providers (pointing
+    at `mock_url`), the governance catalog, and optional budgets / rate limits / policy rules."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    out: dict = {
+        "providers": {
+            "openai": {"kind": "openai", "base_url": mock_url, "api_key": PROVIDER_OPENAI_KEY},
+            "anthropic": {"kind": "anthropic", "base_url": mock_url, "api_key": PROVIDER_ANTHROPIC_KEY},
+        },
+        "auth": {"mode": "virtual_keys"},
+        "keys": keys if keys is not None else gov_keys(),
+        "pricing": {"catalogs": [str(write_gov_catalogs(workdir / "gov-pricing"))], "unknown_model": "allow"},
+    }
+    if budgets is not None:
+        out["budgets"] = budgets
+    if rate_limits is not None:
+        out["rate_limits"] = rate_limits
+    if rules is not None:
+        out["policies"] = {"files": [str(write_policies(workdir / "gov-policies", rules))]}
+    return out

@@ -11,6 +11,7 @@
 mod backend;
 mod decision;
 mod in_process;
+pub mod redis;
 mod rules;
 
 #[cfg(test)]
