@@ -60,11 +60,12 @@ fn scope(v: &Value) -> String {
     }
 }
 
-/// Dollars to the cent, or to a millionth below a cent (single calls cost fractions of one).
+/// Dollars to the cent; below a cent to eight places (single calls cost fractions of one).
 pub fn usd(v: &Value) -> String {
     let x = v.as_f64().unwrap_or(0.0);
     if x != 0.0 && x.abs() < 0.01 {
-        format!("${x:.6}")
+        let text = format!("{x:.8}");
+        format!("${}", text.trim_end_matches('0'))
     } else {
         format!("${x:.2}")
     }

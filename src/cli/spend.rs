@@ -71,7 +71,11 @@ pub fn run(args: &SpendArgs) -> Result<(), SpendError> {
         SpendFormat::Table => {
             let answer = client.get_json(&path)?;
             println!("spend {from} .. {to}");
-            print!("{}", table(&group_by, &answer));
+            if answer["rows"].as_array().is_none_or(Vec::is_empty) {
+                println!("(no calls in this range)");
+            } else {
+                print!("{}", table(&group_by, &answer));
+            }
         }
     }
     Ok(())
@@ -133,10 +137,10 @@ mod tests {
         ]});
         assert_eq!(
             table(&["team"], &answer),
-            "TEAM   CALLS  INPUT TOKENS  OUTPUT TOKENS   COST USD\n\
-             ads        2            54             84  $0.000059\n\
-             -         10          1000           2000      $1.50\n\
-             TOTAL     12          1054           2084      $1.50\n"
+            "TEAM   CALLS  INPUT TOKENS  OUTPUT TOKENS    COST USD\n\
+             ads        2            54             84  $0.0000585\n\
+             -         10          1000           2000       $1.50\n\
+             TOTAL     12          1054           2084       $1.50\n"
         );
     }
 }

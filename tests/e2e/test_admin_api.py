@@ -11,8 +11,9 @@ from helpers import expected_cost_nano, new_test_id
 CHAT_COST = expected_cost_nano("openai", "gpt-4o-mini", input_uncached=27, output=42)
 
 
-def test_minted_key_works_is_reported_and_revoked(start_gateway, mock):
-    gw = start_gateway(VIRTUAL_KEYS)
+@pytest.mark.parametrize("backend", ["memory", "embedded"])
+def test_minted_key_works_is_reported_and_revoked(start_gateway, mock, backend):
+    gw = start_gateway({**VIRTUAL_KEYS, "ledger": {"backend": backend}})
     r = admin(gw, "POST", "/admin/keys",
               json={"name": "e2e-bot", "team": "ads", "project": "feed", "providers": ["openai"]})
     assert r.status_code == 201, r.text
@@ -153,7 +154,6 @@ def test_readyz_fails_when_a_provider_host_cannot_resolve(start_gateway):
     assert admin(bad, "GET", "/healthz", token=None).status_code == 200
 
 
-@pytest.mark.xfail(strict=False, reason="needs the embedded ledger backend (store branch); the stub is in memory")
 def test_minted_keys_survive_a_restart(start_gateway, tmp_path):
     overrides = {**VIRTUAL_KEYS, "ledger": {"backend": "embedded", "path": str(tmp_path / "shared-ledger")}}
     gw = start_gateway(overrides, name="first")
