@@ -2,6 +2,7 @@
 
 pub mod accounting;
 pub mod admin;
+pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gateway;
@@ -12,6 +13,7 @@ pub mod pricing;
 pub mod provider;
 pub mod proxy;
 pub mod record;
+pub mod reload;
 pub mod server;
 pub mod startup;
 pub mod telemetry;

@@ -1,4 +1,15 @@
-//! The admin listener: health, readiness and metrics (and, later, the admin API).
+//! The admin listener: health, readiness, metrics and the token-guarded admin API (`/admin/*`).
+
+mod auth;
+mod budgets;
+mod health;
+pub mod json;
+mod keys;
+pub mod request;
+mod router;
+mod spend;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use std::sync::Arc;
 
@@ -8,45 +19,29 @@ use pingora::apps::http_app::ServeHttp;
 use pingora::protocols::http::ServerSession;
 
 use crate::gateway::Gateway;
+pub use request::AdminRequest;
 
 pub struct AdminApp {
     pub gateway: Arc<Gateway>,
 }
 
-fn text(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response<Vec<u8>> {
-    let body = body.into();
-    Response::builder()
-        .status(status)
-        .header(http::header::CONTENT_TYPE, content_type)
-        .header(http::header::CONTENT_LENGTH, body.len())
-        .body(body)
-        .unwrap_or_else(|_| Response::new(Vec::new()))
+impl AdminApp {
+    /// Answers one request already read (the tests drive the API through this).
+    pub async fn handle(&self, request: &AdminRequest) -> Response<Vec<u8>> {
+        router::route(&self.gateway, request).await
+    }
 }
 
 #[async_trait]
 impl ServeHttp for AdminApp {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
-        let path = session.req_header().uri.path().to_string();
-        match path.as_str() {
-            "/healthz" => text(200, "application/json", r#"{"status":"ok"}"#),
-            "/readyz" => {
-                let generation = self.gateway.current.load();
-                let body = serde_json::json!({
-                    "status": "ready",
-                    "providers": generation.routes.upstreams().count(),
-                });
-                text(200, "application/json", body.to_string())
+        match AdminRequest::read(session).await {
+            Ok(request) => self.handle(&request).await,
+            Err(e) => {
+                // The rest of the body is unread: the connection cannot carry another request.
+                session.set_keepalive(None);
+                e.into_response()
             }
-            "/metrics" => text(
-                200,
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                self.gateway.telemetry.render_prometheus(),
-            ),
-            _ => text(
-                404,
-                "application/json",
-                r#"{"error":{"message":"not found","type":"not_found"}}"#,
-            ),
         }
     }
 }
