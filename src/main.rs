@@ -8,13 +8,15 @@ use genops_gateway::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // Held to the end so buffered log lines are flushed on exit.
+    let _log_flush = init_logging();
     cli::run(cli)
 }
 
 /// JSON lines when stderr is not a terminal (containers, log shippers), readable text when it
-/// is; `GENOPS_LOG_FORMAT=json|text` decides explicitly.
-fn init_logging() {
+/// is; `GENOPS_LOG_FORMAT=json|text` decides explicitly. Lines are written by a background
+/// thread (lossy when it falls behind): a slow log consumer never stalls a request.
+fn init_logging() -> tracing_appender::non_blocking::WorkerGuard {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -23,9 +25,10 @@ fn init_logging() {
         Some("text") => false,
         _ => !std::io::stderr().is_terminal(),
     };
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     if json {
         builder
             .json()
@@ -35,4 +38,5 @@ fn init_logging() {
     } else {
         builder.init();
     }
+    guard
 }
