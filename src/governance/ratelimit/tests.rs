@@ -334,10 +334,11 @@ async fn unreachable_backend_fails_closed_unless_told_otherwise() {
     let closed = RateLimits::new(&rules, Arc::new(Down));
     assert_eq!(closed.check(&ctx, 0).await.unwrap_err().status(), 503);
     let open = RateLimits::new(&rules, Arc::new(Down)).with_fail_open(true);
-    assert_eq!(
-        open.check(&ctx, 0).await.unwrap(),
-        RateDecision::unlimited()
-    );
+    let decision = open.check(&ctx, 0).await.unwrap();
+    assert!(!decision.is_limited());
+    // Fail-open is not silent: the call carries a warning naming the store.
+    assert_eq!(decision.warnings().len(), 1);
+    assert_eq!(decision.warnings()[0].rule_id, "ledger");
 }
 
 #[test]
