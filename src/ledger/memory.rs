@@ -5,11 +5,12 @@
 //! at the gateway's call rates that is far from contention, and one lock makes a reservation
 //! across several budgets atomic without any lock ordering to get wrong.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 
+use super::counters::{self, grant, Counter, Counters};
 use super::report::aggregate;
 use super::{
     BudgetKey, BudgetLimit, BudgetState, LedgerError, LedgerStore, Reservation, ReserveOutcome,
@@ -17,32 +18,20 @@ use super::{
 };
 use crate::record::NanoUsd;
 
-#[derive(Clone, Copy, Debug, Default)]
-struct Counter {
-    consumed: NanoUsd,
-    reserved: NanoUsd,
-}
-
 #[derive(Debug, Default)]
 struct Inner {
-    counters: HashMap<BudgetKey, Counter>,
+    counters: Counters,
     records: Vec<SpendRecord>,
     keys: BTreeMap<String, StoredKey>,
 }
 
 impl Inner {
     fn state(&self, budget: &BudgetLimit) -> BudgetState {
-        let counter = self.counters.get(&budget.key).copied().unwrap_or_default();
-        BudgetState {
-            key: budget.key.clone(),
-            limit: budget.limit,
-            consumed: counter.consumed,
-            reserved: counter.reserved,
-        }
+        counters::state(&self.counters, budget)
     }
 
     fn states(&self, budgets: &[BudgetLimit]) -> Vec<BudgetState> {
-        budgets.iter().map(|b| self.state(b)).collect()
+        counters::states(&self.counters, budgets)
     }
 
     fn counter(&mut self, key: &BudgetKey) -> &mut Counter {
@@ -64,34 +53,6 @@ impl MemoryLedger {
         // No code panics while holding the lock, and every update leaves the maps consistent,
         // so a poisoned lock still guards valid state.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// How much of `amount` every enforced budget can take: the full amount, a `cut_stream` share
-/// of at least `min_amount`, or the tightest refusing budget.
-fn grant(
-    states: &[(BudgetState, &BudgetLimit)],
-    amount: NanoUsd,
-    min_amount: NanoUsd,
-) -> Result<NanoUsd, BudgetState> {
-    let mut granted = amount;
-    let mut refusing: Option<&BudgetState> = None;
-    for (state, budget) in states.iter().filter(|(_, b)| b.enforced) {
-        let room = state.remaining();
-        if room >= amount {
-            continue;
-        }
-        if budget.cut_stream && room >= min_amount {
-            granted = granted.min(room);
-            continue;
-        }
-        if refusing.is_none_or(|r| room < r.remaining()) {
-            refusing = Some(state);
-        }
-    }
-    match refusing {
-        Some(state) => Err(state.clone()),
-        None => Ok(granted),
     }
 }
 

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 #[cfg(test)]
 pub mod conformance;
+mod counters;
 pub mod embedded;
 pub mod memory;
 pub mod open;

@@ -26,6 +26,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use rusqlite::Connection;
 
+use super::counters::{grant, state, states, Counter};
 use super::{
     BudgetKey, BudgetLimit, BudgetState, LedgerError, LedgerStore, Reservation, ReserveOutcome,
     ReserveRequest, SpendQuery, SpendRecord, SpendRow, StoredKey,
@@ -40,12 +41,6 @@ pub const FILE_NAME: &str = "ledger.sqlite3";
 pub struct EmbeddedOptions {
     /// fsync every commit (`synchronous=FULL`): settled spend survives power loss too.
     pub power_loss_safe: bool,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Counter {
-    consumed: NanoUsd,
-    reserved: NanoUsd,
 }
 
 /// The SQLite-backed ledger. Cheap to share behind an `Arc`; dropping the last handle lets the
@@ -83,47 +78,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 fn disk(e: impl std::fmt::Display) -> LedgerError {
     LedgerError::Unavailable(format!("embedded ledger: {e}"))
-}
-
-/// How much of `amount` every enforced budget can take (same rule as the memory ledger).
-fn grant(
-    states: &[(BudgetState, &BudgetLimit)],
-    amount: NanoUsd,
-    min_amount: NanoUsd,
-) -> Result<NanoUsd, BudgetState> {
-    let mut granted = amount;
-    let mut refusing: Option<&BudgetState> = None;
-    for (state, budget) in states.iter().filter(|(_, b)| b.enforced) {
-        let room = state.remaining();
-        if room >= amount {
-            continue;
-        }
-        if budget.cut_stream && room >= min_amount {
-            granted = granted.min(room);
-            continue;
-        }
-        if refusing.is_none_or(|r| room < r.remaining()) {
-            refusing = Some(state);
-        }
-    }
-    match refusing {
-        Some(state) => Err(state.clone()),
-        None => Ok(granted),
-    }
-}
-
-fn state(counters: &HashMap<BudgetKey, Counter>, budget: &BudgetLimit) -> BudgetState {
-    let c = counters.get(&budget.key).copied().unwrap_or_default();
-    BudgetState {
-        key: budget.key.clone(),
-        limit: budget.limit,
-        consumed: c.consumed,
-        reserved: c.reserved,
-    }
-}
-
-fn states(counters: &HashMap<BudgetKey, Counter>, budgets: &[BudgetLimit]) -> Vec<BudgetState> {
-    budgets.iter().map(|b| state(counters, b)).collect()
 }
 
 fn hold(counters: &mut HashMap<BudgetKey, Counter>, keys: &[BudgetKey], amount: NanoUsd) {
