@@ -9,7 +9,6 @@ use crate::error::ErrorFormat;
 use crate::gateway::Generation;
 use crate::governance::admit::Admitted;
 use crate::governance::policy::ResponseGuard;
-use crate::proxy::route::Route;
 use crate::record::CallRecord;
 use crate::telemetry::CallSpan;
 
@@ -19,7 +18,6 @@ pub struct CallCtx {
     /// Monotonic start, for durations; `record.start` is the wall-clock one.
     pub started: Instant,
     pub generation: Option<Arc<Generation>>,
-    pub route: Option<Route>,
     /// The format errors are answered in (the route's provider, or a guess before routing).
     pub format: ErrorFormat,
     /// The metered request body as the caller sent it (for the tokenizer fallback).
@@ -39,7 +37,6 @@ impl CallCtx {
             span: None,
             started: Instant::now(),
             generation: None,
-            route: None,
             format: ErrorFormat::OpenAi,
             request_body: Bytes::new(),
             admitted: None,

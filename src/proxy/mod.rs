@@ -153,7 +153,6 @@ async fn handle(
         }
     };
     ctx.record.policy.response_time = ctx.started.elapsed();
-    ctx.route = Some(route.clone());
     forward::forward(session, ctx, gateway, &generation, &route, outbound).await
 }
 
